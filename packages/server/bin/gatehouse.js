@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `gatehouse` command. Gatehouse runs its TypeScript directly (Node's type stripping), so it
+// needs Node 22.18 or later; npm scripts and npx in this repository use the pinned Node 24.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `gatehouse: Node ${process.versions.node} is too old; Gatehouse needs Node 22.18+ (24 recommended).\n` +
+      'In this repository run it through npm (npm start, npx gatehouse), which uses the pinned Node 24.\n',
+  );
+  process.exit(1);
+}
+const { main, KEEP_RUNNING } = await import('../src/cli/main.ts');
+const code = await main(process.argv.slice(2));
+if (code !== KEEP_RUNNING) process.exit(code);

@@ -1,0 +1,313 @@
+// Accounts: create users, look them up, check passwords, change profiles and passwords.
+
+import { and, count, eq, or } from 'drizzle-orm';
+import type { createPasswordHasher } from '../crypto/passwords.ts';
+import type { Db } from '../store/db.ts';
+import type { EventBus } from '../store/events.ts';
+import { createLru } from '../store/lru.ts';
+import { AccountError } from './errors.ts';
+import {
+  looksLikeEmail,
+  normaliseEmail,
+  normaliseName,
+  normalisePictureUrl,
+  normaliseUsername,
+} from './identifiers.ts';
+import { userPermissions, users } from './tables.ts';
+
+export const ADMIN_PERMISSION = 'gatehouse:admin';
+export const MIN_PASSWORD_LENGTH = 10;
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string | null;
+  readonly pictureUrl: string | null;
+  readonly disabled: boolean;
+  readonly isAdmin: boolean;
+  readonly permissions: readonly string[];
+  readonly createdAt: Date;
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  name?: string | null;
+  pictureUrl?: string | null;
+  password?: string | null;
+  admin?: boolean;
+  emailVerified?: boolean;
+}
+
+type PasswordHasher = ReturnType<typeof createPasswordHasher>;
+
+type UserRow = typeof users.$inferSelect;
+
+function toUser(row: UserRow, permissions: string[]): User {
+  return Object.freeze({
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.emailVerified !== null,
+    name: row.name,
+    pictureUrl: row.pictureUrl,
+    disabled: row.disabledAt !== null,
+    isAdmin: permissions.includes(ADMIN_PERMISSION),
+    permissions: Object.freeze(permissions),
+    createdAt: row.createdAt,
+  });
+}
+
+function isUniqueViolation(err: unknown, column: string): boolean {
+  // Drizzle wraps driver errors; the Postgres error (code 23505) is the cause.
+  for (
+    let e = err as
+      | { code?: string; constraint?: string; detail?: string; cause?: unknown }
+      | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.code === '23505') return `${e.constraint ?? ''} ${e.detail ?? ''}`.includes(column);
+  }
+  return false;
+}
+
+export function checkNewPassword(password: string, confirm?: string): void {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
+    throw new AccountError('PASSWORD_TOO_SHORT');
+  if (password.length > 1024) throw new AccountError('PASSWORD_TOO_LONG');
+  if (confirm !== undefined && confirm !== password) throw new AccountError('PASSWORD_MISMATCH');
+}
+
+export function createAccounts(deps: {
+  db: Db;
+  hasher: PasswordHasher;
+  events: EventBus;
+  now?: () => number;
+}) {
+  const { db, hasher, events } = deps;
+  const now = deps.now ?? Date.now;
+  // Users are read on every signed-in request; changes arrive as user.changed events.
+  const cache = createLru<User>({ max: 10_000, ttlMs: 60_000, now });
+  events.on((event) => {
+    if (event.type === 'user.changed') cache.delete(event.userId);
+  });
+
+  async function load(where: ReturnType<typeof eq>): Promise<{ row: UserRow; user: User } | null> {
+    const [row] = await db.select().from(users).where(where).limit(1);
+    if (!row) return null;
+    const perms = await db
+      .select({ permission: userPermissions.permission })
+      .from(userPermissions)
+      .where(eq(userPermissions.userId, row.id));
+    return { row, user: toUser(row, perms.map((p) => p.permission).sort()) };
+  }
+
+  async function changed(userId: string) {
+    cache.delete(userId);
+    await events.emit({ type: 'user.changed', userId });
+  }
+
+  return {
+    async create(input: NewUser): Promise<User> {
+      const username = normaliseUsername(input.username);
+      if (!username) throw new AccountError('USERNAME_INVALID');
+      const email = normaliseEmail(input.email);
+      if (!email) throw new AccountError('EMAIL_INVALID');
+      const name = normaliseName(input.name);
+      if (name === undefined && input.name !== undefined) throw new AccountError('NAME_INVALID');
+      const pictureUrl = normalisePictureUrl(input.pictureUrl);
+      if (pictureUrl === undefined && input.pictureUrl !== undefined)
+        throw new AccountError('PICTURE_URL_INVALID');
+      let passwordHash: string | null = null;
+      if (input.password !== undefined && input.password !== null) {
+        checkNewPassword(input.password);
+        passwordHash = await hasher.hash(input.password);
+      }
+      const id = crypto.randomUUID();
+      const at = new Date(now());
+      try {
+        await db.transaction(async (tx) => {
+          await tx.insert(users).values({
+            id,
+            username: username.display,
+            usernameKey: username.key,
+            email: email.display,
+            emailKey: email.key,
+            emailVerified: input.emailVerified ? at : null,
+            name: name ?? null,
+            pictureUrl: pictureUrl ?? null,
+            passwordHash,
+            passwordChangedAt: passwordHash ? at : null,
+            createdAt: at,
+            updatedAt: at,
+          });
+          if (input.admin)
+            await tx.insert(userPermissions).values({ userId: id, permission: ADMIN_PERMISSION });
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, 'username')) throw new AccountError('USERNAME_TAKEN');
+        if (isUniqueViolation(err, 'email')) throw new AccountError('EMAIL_TAKEN');
+        throw err;
+      }
+      return (await this.findById(id))!;
+    },
+
+    /** The user, from the in-process cache when possible. */
+    async findById(id: string): Promise<User | null> {
+      const cached = cache.get(id);
+      if (cached) return cached;
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      const found = await load(eq(users.id, id));
+      if (found) cache.set(id, found.user);
+      return found?.user ?? null;
+    },
+
+    async findByUsername(username: string): Promise<User | null> {
+      const key = normaliseUsername(username)?.key;
+      if (!key) return null;
+      return (await load(eq(users.usernameKey, key)))?.user ?? null;
+    },
+
+    async count(): Promise<number> {
+      const [row] = await db.select({ n: count() }).from(users);
+      return row?.n ?? 0;
+    },
+
+    /**
+     * Checks a username-or-email and password. Returns the user or null, taking the same time
+     * whether or not the account exists, and re-hashing when the parameters have changed.
+     */
+    async authenticate(login: string, password: string): Promise<User | null> {
+      const key = looksLikeEmail(login)
+        ? normaliseEmail(login)?.key
+        : normaliseUsername(login)?.key;
+      const found = key
+        ? await load(looksLikeEmail(login) ? eq(users.emailKey, key) : eq(users.usernameKey, key))
+        : null;
+      if (!found?.row.passwordHash) {
+        await hasher.dummyVerify(password);
+        return null;
+      }
+      const ok = await hasher.verify(found.row.passwordHash, password);
+      if (!ok || found.user.disabled) return null;
+      if (hasher.needsRehash(found.row.passwordHash)) {
+        const passwordHash = await hasher.hash(password);
+        await db.update(users).set({ passwordHash }).where(eq(users.id, found.row.id));
+      }
+      return found.user;
+    },
+
+    async updateProfile(
+      id: string,
+      input: { name?: string | null; email?: string; pictureUrl?: string | null },
+    ): Promise<User> {
+      const patch: Partial<UserRow> = { updatedAt: new Date(now()) };
+      if (input.name !== undefined) {
+        const name = normaliseName(input.name);
+        if (name === undefined) throw new AccountError('NAME_INVALID');
+        patch.name = name;
+      }
+      if (input.pictureUrl !== undefined) {
+        const pictureUrl = normalisePictureUrl(input.pictureUrl);
+        if (pictureUrl === undefined) throw new AccountError('PICTURE_URL_INVALID');
+        patch.pictureUrl = pictureUrl;
+      }
+      if (input.email !== undefined) {
+        const email = normaliseEmail(input.email);
+        if (!email) throw new AccountError('EMAIL_INVALID');
+        const current = await this.findById(id);
+        if (current && current.email.toLowerCase() !== email.key) {
+          patch.email = email.display;
+          patch.emailKey = email.key;
+          patch.emailVerified = null; // a new address is unproven
+        }
+      }
+      try {
+        const updated = await db
+          .update(users)
+          .set(patch)
+          .where(eq(users.id, id))
+          .returning({ id: users.id });
+        if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
+      } catch (err) {
+        if (isUniqueViolation(err, 'email')) throw new AccountError('EMAIL_TAKEN');
+        throw err;
+      }
+      await changed(id);
+      return (await this.findById(id))!;
+    },
+
+    /** Changes a password after checking the current one. */
+    async changePassword(
+      id: string,
+      current: string,
+      next: string,
+      confirm?: string,
+    ): Promise<void> {
+      const [row] = await db
+        .select({ hash: users.passwordHash })
+        .from(users)
+        .where(eq(users.id, id));
+      if (!row) throw new AccountError('USER_NOT_FOUND');
+      checkNewPassword(next, confirm);
+      if (!row.hash || !(await hasher.verify(row.hash, current)))
+        throw new AccountError('PASSWORD_WRONG');
+      await this.setPassword(id, next);
+    },
+
+    /** Sets a password without the current one (first setup, reset links, administrators). */
+    async setPassword(id: string, password: string): Promise<void> {
+      checkNewPassword(password);
+      const passwordHash = await hasher.hash(password);
+      const at = new Date(now());
+      const updated = await db
+        .update(users)
+        .set({ passwordHash, passwordChangedAt: at, updatedAt: at })
+        .where(eq(users.id, id))
+        .returning({ id: users.id });
+      if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
+      await changed(id);
+    },
+
+    async setDisabled(id: string, disabled: boolean): Promise<void> {
+      const updated = await db
+        .update(users)
+        .set({ disabledAt: disabled ? new Date(now()) : null, updatedAt: new Date(now()) })
+        .where(eq(users.id, id))
+        .returning({ id: users.id });
+      if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
+      await changed(id);
+    },
+
+    async grantPermission(id: string, permission: string): Promise<void> {
+      await db.insert(userPermissions).values({ userId: id, permission }).onConflictDoNothing();
+      await changed(id);
+    },
+
+    async revokePermission(id: string, permission: string): Promise<void> {
+      await db
+        .delete(userPermissions)
+        .where(and(eq(userPermissions.userId, id), eq(userPermissions.permission, permission)));
+      await changed(id);
+    },
+
+    /** Is either identifier in use? For forms that want to say so before hashing a password. */
+    async exists(username: string, email: string): Promise<{ username: boolean; email: boolean }> {
+      const u = normaliseUsername(username)?.key ?? '';
+      const e = normaliseEmail(email)?.key ?? '';
+      const rows = await db
+        .select({ usernameKey: users.usernameKey, emailKey: users.emailKey })
+        .from(users)
+        .where(or(eq(users.usernameKey, u), eq(users.emailKey, e)));
+      return {
+        username: rows.some((r) => r.usernameKey === u),
+        email: rows.some((r) => r.emailKey === e),
+      };
+    },
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;

@@ -1,0 +1,86 @@
+// One-time links (first-administrator setup, password reset, email verification): a secret
+// token per link, SHA-256 at rest, usable once before it expires.
+
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import {
+  generateSecretToken,
+  hashSecret,
+  parseSecretToken,
+  type TokenKind,
+} from '../crypto/secret-tokens.ts';
+import type { Db } from '../store/db.ts';
+import { oneTimeTokens } from './tables.ts';
+
+export type OneTimeKind = Extract<TokenKind, 'setup' | 'rst' | 'vfy'>;
+
+export interface OneTimeToken {
+  id: string;
+  kind: OneTimeKind;
+  userId: string | null;
+  expiresAt: Date;
+}
+
+export function createOneTimeTokens(deps: { db: Db; now?: () => number }) {
+  const { db } = deps;
+  const now = deps.now ?? Date.now;
+
+  function live(kind: OneTimeKind, token: unknown) {
+    const parsed = parseSecretToken(token, kind);
+    if (!parsed) return null;
+    // The hash is looked up by id and compared in SQL; equality on a SHA-256 of a 256-bit
+    // secret leaks nothing useful through timing.
+    return and(
+      eq(oneTimeTokens.id, parsed.id),
+      eq(oneTimeTokens.kind, kind),
+      eq(oneTimeTokens.secretHash, hashSecret(parsed.secret).toString('hex')),
+      isNull(oneTimeTokens.usedAt),
+      gt(oneTimeTokens.expiresAt, new Date(now())),
+    );
+  }
+
+  const columns = {
+    id: oneTimeTokens.id,
+    kind: oneTimeTokens.kind,
+    userId: oneTimeTokens.userId,
+    expiresAt: oneTimeTokens.expiresAt,
+  };
+
+  return {
+    async issue(
+      kind: OneTimeKind,
+      options: { userId?: string | null; ttlMs: number },
+    ): Promise<string> {
+      const { token, id, hash } = generateSecretToken(kind);
+      await db.insert(oneTimeTokens).values({
+        id,
+        kind,
+        secretHash: hash.toString('hex'),
+        userId: options.userId ?? null,
+        expiresAt: new Date(now() + options.ttlMs),
+      });
+      return token;
+    },
+
+    /** The token's row if it is live, without using it up (to show the form it opens). */
+    async peek(kind: OneTimeKind, token: unknown): Promise<OneTimeToken | null> {
+      const where = live(kind, token);
+      if (!where) return null;
+      const [row] = await db.select(columns).from(oneTimeTokens).where(where).limit(1);
+      return (row as OneTimeToken | undefined) ?? null;
+    },
+
+    /** Uses the token up; of two concurrent calls exactly one gets the row. */
+    async consume(kind: OneTimeKind, token: unknown): Promise<OneTimeToken | null> {
+      const where = live(kind, token);
+      if (!where) return null;
+      const [row] = await db
+        .update(oneTimeTokens)
+        .set({ usedAt: new Date(now()) })
+        .where(where)
+        .returning(columns);
+      return (row as OneTimeToken | undefined) ?? null;
+    },
+  };
+}
+
+export type OneTimeTokens = ReturnType<typeof createOneTimeTokens>;

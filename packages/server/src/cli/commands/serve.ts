@@ -1,0 +1,101 @@
+// `gatehouse serve`: migrate, listen, print the first-administrator link when there are no
+// users yet, and on SIGTERM finish in-flight requests before exiting.
+
+import { existsSync, rmSync } from 'node:fs';
+import { configWarnings, SERVE_FLAGS } from '../../config/config.ts';
+import { createLogger } from '../../config/logger.ts';
+import { createGatehouse } from '../../gatehouse.ts';
+import { buildApp } from '../../http/app.ts';
+import { lockDataDir } from '../../store/data-dir.ts';
+import { configFromEnvironment } from '../context.ts';
+import { type Command, KEEP_RUNNING } from '../main.ts';
+
+const SETUP_LINK_TTL_MS = 24 * 60 * 60_000;
+
+const flagOptions = Object.fromEntries(
+  SERVE_FLAGS.map((f) => [
+    f.flag,
+    { type: f.flag === 'dev' ? ('boolean' as const) : ('string' as const) },
+  ]),
+);
+
+export const serveCommand: Command = {
+  path: ['serve'],
+  summary: 'run the Gatehouse server',
+  usage: `Usage: gatehouse serve [options]
+
+Serves Gatehouse. Every option mirrors an environment variable; flags override the
+environment, which overrides the config file (GATEHOUSE_CONFIG, or ./gatehouse.yaml).
+
+Options:
+  --config FILE         ${'GATEHOUSE_CONFIG'.padEnd(24)} YAML or JSON settings file
+${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEnd(20)}${f.env}`).join('\n')}`,
+  options: { ...flagOptions, config: { type: 'string' } },
+  async run(values, io) {
+    const config = configFromEnvironment(values);
+    const logger = createLogger({ level: config.logLevel });
+    const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+    let gh: Awaited<ReturnType<typeof createGatehouse>>;
+    try {
+      gh = await createGatehouse(config, { logger });
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    for (const warning of configWarnings(config)) logger.warn(warning);
+    const app = await buildApp(gh);
+
+    if (config.socket) {
+      if (existsSync(config.socket)) rmSync(config.socket); // left by a previous run
+      await app.listen({ path: config.socket });
+    } else {
+      await app.listen({ host: config.host, port: config.port });
+    }
+    const where = config.socket
+      ? `unix:${config.socket}`
+      : `http://${config.host}:${(app.server.address() as { port: number }).port}`;
+    logger.info(
+      { issuer: config.issuer, database: gh.stores.database.kind, listen: where },
+      `Gatehouse listening on ${where}`,
+    );
+
+    if ((await gh.accounts.count()) === 0) {
+      const token = await gh.oneTimeTokens.issue('setup', { ttlMs: SETUP_LINK_TTL_MS });
+      // Printed, not logged: this is the one secret the operator must see, and it works once.
+      io.out(
+        [
+          '',
+          '  Gatehouse has no users yet. Create the first administrator at this one-time link',
+          '  (valid 24 hours; a new one is printed at every start until an administrator exists):',
+          '',
+          `    ${config.issuer}/setup/${token}`,
+          '',
+        ].join('\n'),
+      );
+    }
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      const force = setTimeout(() => {
+        logger.error('shutdown took longer than 10 s; exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
+      try {
+        await app.close();
+        await gh.close();
+      } finally {
+        unlock();
+        if (config.socket) rmSync(config.socket, { force: true });
+      }
+      logger.info('stopped');
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+    return KEEP_RUNNING;
+  },
+};

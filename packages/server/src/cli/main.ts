@@ -1,0 +1,102 @@
+// The `gatehouse` command: a thin layer over the same subsystems the server uses.
+
+import { parseArgs } from 'node:util';
+import { AccountError } from '../accounts/errors.ts';
+import { ConfigError } from '../config/errors.ts';
+import { DataDirLockedError } from '../store/data-dir.ts';
+import { DatabaseError } from '../store/db.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { serveCommand } from './commands/serve.ts';
+import { userCreateCommand } from './commands/user-create.ts';
+import { CommandError, type Io, processIo, UsageError } from './output.ts';
+
+export interface Command {
+  /** Words after `gatehouse`, e.g. ["user", "create"]. */
+  path: string[];
+  summary: string;
+  usage: string;
+  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  /** Resolves to the exit code; KEEP_RUNNING for a server that exits on its own signal. */
+  run(values: Record<string, unknown>, io: Io): Promise<number | undefined>;
+}
+
+export const KEEP_RUNNING = -1;
+
+const COMMANDS: Command[] = [serveCommand, migrateCommand, userCreateCommand];
+
+const COMMON = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+} as const;
+
+function overview(): string {
+  const lines = COMMANDS.map((c) => `  gatehouse ${c.path.join(' ').padEnd(14)} ${c.summary}`);
+  return [
+    'Usage: gatehouse <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `gatehouse <command> --help` for its options.',
+  ].join('\n');
+}
+
+/** Known failures become one line; anything else is a bug and still prints no stack unless asked. */
+function describe(err: unknown): string {
+  if (
+    err instanceof ConfigError ||
+    err instanceof DatabaseError ||
+    err instanceof AccountError ||
+    err instanceof DataDirLockedError ||
+    err instanceof CommandError
+  ) {
+    return err.message;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return `unexpected error: ${message.split('\n')[0]}`;
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version') {
+    io.out('gatehouse 0.1.0');
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.path.every((word, i) => argv[i] === word));
+  if (!command) {
+    io.err(`gatehouse: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${overview()}`);
+    return 2;
+  }
+  const rest = argv.slice(command.path.length);
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { ...COMMON, ...command.options },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.err(`gatehouse: ${(err as Error).message}\n\n${command.usage}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return (await command.run(values, io)) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`gatehouse: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    const message = describe(err);
+    if (values.json) io.out(JSON.stringify({ error: { message } }));
+    io.err(`gatehouse: ${message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,148 @@
+// The member's own pages: the portal at "/" and /account (profile, password, sessions).
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccountError } from '../../accounts/errors.ts';
+import type { Gatehouse } from '../../gatehouse.ts';
+import { HttpError } from '../errors.ts';
+import { formField, sendPage } from '../form.ts';
+import { viewUser } from '../view-user.ts';
+import { accountPage, type Notice, portalPage } from '../views/pages.ts';
+
+// Confirmations travel as a fixed code in the redirect (post/redirect/get), never as free text.
+const NOTICES: Record<string, Notice> = {
+  'profile-saved': { kind: 'success', text: 'Your profile has been saved.' },
+  'password-changed': {
+    kind: 'success',
+    text: 'Your password has been changed. Your other sessions have been signed out.',
+  },
+  'session-revoked': { kind: 'success', text: 'That session has been signed out.' },
+  'others-revoked': { kind: 'success', text: 'All your other sessions have been signed out.' },
+};
+
+export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
+  const { gh } = opts;
+  const signedIn = { preHandler: app.requirePageUser };
+  const signedInForm = { preHandler: [app.checkCsrf, app.requirePageUser] };
+
+  async function renderAccount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    errors?: Record<string, string>,
+  ) {
+    const user = request.user!;
+    const notice = NOTICES[String((request.query as Record<string, unknown>).notice ?? '')] ?? null;
+    const sessions = (await gh.sessions.listForUser(user.id)).map((s) => ({
+      ...s,
+      current: s.id === request.session?.id,
+    }));
+    return sendPage(
+      reply,
+      accountPage({
+        user: viewUser(user)!,
+        csrfToken: request.csrfToken(),
+        sessions,
+        notice,
+        errors,
+      }),
+      status,
+    );
+  }
+
+  /**
+   * Runs a form action; an AccountError is shown at its field on the re-rendered page
+   * (fieldNames maps the account subsystem's field names to this form's).
+   */
+  async function act(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    action: () => Promise<unknown>,
+    notice: string,
+    fieldNames: Record<string, string> = {},
+  ) {
+    try {
+      await action();
+    } catch (err) {
+      if (!(err instanceof AccountError)) throw err;
+      const field = err.field ? (fieldNames[err.field] ?? err.field) : 'form';
+      return renderAccount(request, reply, err.status, { [field]: err.message });
+    }
+    return reply.redirect(`/account?notice=${notice}`, 303);
+  }
+
+  app.get('/', signedIn, async (request, reply) => {
+    return sendPage(
+      reply,
+      portalPage({ user: viewUser(request.user)!, csrfToken: request.csrfToken(), services: [] }),
+    );
+  });
+
+  app.get('/account', signedIn, async (request, reply) => renderAccount(request, reply, 200));
+
+  app.post('/account/profile', signedInForm, async (request, reply) => {
+    const b = request.body;
+    return act(
+      request,
+      reply,
+      () =>
+        gh.accounts.updateProfile(request.user!.id, {
+          name: formField(b, 'name'),
+          email: formField(b, 'email'),
+          pictureUrl: formField(b, 'picture_url'),
+        }),
+      'profile-saved',
+    );
+  });
+
+  app.post('/account/password', signedInForm, async (request, reply) => {
+    const b = request.body;
+    const user = request.user!;
+    return act(
+      request,
+      reply,
+      async () => {
+        await gh.accounts.changePassword(
+          user.id,
+          formField(b, 'current_password'),
+          formField(b, 'new_password'),
+          formField(b, 'new_password_confirm'),
+        );
+        await gh.sessions.revokeAllForUser(user.id, { except: request.session!.id });
+        await gh.audit.record({
+          actorId: user.id,
+          action: 'user.change_password',
+          target: `user:${user.id}`,
+          ip: request.ip,
+        });
+      },
+      'password-changed',
+      { password: 'new_password', password_confirm: 'new_password_confirm' },
+    );
+  });
+
+  app.post('/account/sessions/:id/revoke', signedInForm, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const mine = (await gh.sessions.listForUser(request.user!.id)).some((s) => s.id === id);
+    // Someone else's session id answers exactly like an unknown one.
+    if (!mine) throw new HttpError('NOT_FOUND');
+    await gh.sessions.revoke(id);
+    await gh.audit.record({
+      actorId: request.user!.id,
+      action: 'session.revoke',
+      target: `session:${id}`,
+      ip: request.ip,
+    });
+    if (id === request.session!.id) return reply.redirect('/login', 303);
+    return reply.redirect('/account?notice=session-revoked', 303);
+  });
+
+  app.post('/account/sessions/revoke-others', signedInForm, async (request, reply) => {
+    await gh.sessions.revokeAllForUser(request.user!.id, { except: request.session!.id });
+    await gh.audit.record({
+      actorId: request.user!.id,
+      action: 'session.revoke_others',
+      ip: request.ip,
+    });
+    return reply.redirect('/account?notice=others-revoked', 303);
+  });
+}

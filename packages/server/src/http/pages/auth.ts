@@ -1,0 +1,251 @@
+// Signing in, signing out, registering, and creating the first administrator.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { checkNewPassword, type NewUser } from '../../accounts/accounts.ts';
+import { AccountError } from '../../accounts/errors.ts';
+import type { Gatehouse } from '../../gatehouse.ts';
+import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cookies.ts';
+import { HttpError } from '../errors.ts';
+import { formField, sendPage } from '../form.ts';
+import { safeReturnTo } from '../return-to.ts';
+import { viewUser } from '../view-user.ts';
+import { loginPage, messagePage, registerPage, registrationClosedPage } from '../views/pages.ts';
+
+const GENERIC_LOGIN_ERROR = 'The username, email or password is not correct.';
+
+export async function authPages(
+  app: FastifyInstance,
+  opts: { gh: Gatehouse; cookies: CookiePolicy },
+) {
+  const { gh, cookies } = opts;
+  const { config } = gh;
+  const csrf = { preHandler: app.checkCsrf };
+
+  /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
+  async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
+    if (request.session) await gh.sessions.revoke(request.session.id);
+    const { token } = await gh.sessions.create(userId, {
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null,
+    });
+    setSessionCookie(reply, cookies, token);
+    await gh.audit.record({ actorId: userId, action: 'session.sign_in', ip: request.ip });
+  }
+
+  app.get('/login', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const returnTo = safeReturnTo(query.return_to, config.issuer);
+    if (request.user) return reply.redirect(returnTo, 303);
+    return sendPage(
+      reply,
+      loginPage({
+        csrfToken: request.csrfToken(),
+        returnTo: returnTo === '/' ? null : returnTo,
+        registrationOpen: config.registration === 'open',
+      }),
+    );
+  });
+
+  app.post('/login', csrf, async (request, reply) => {
+    const login = formField(request.body, 'username').trim();
+    const password = formField(request.body, 'password');
+    const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer);
+    const again = (status: number, error: string) =>
+      sendPage(
+        reply,
+        loginPage({
+          csrfToken: request.csrfToken(),
+          error,
+          username: login.slice(0, 200),
+          returnTo: returnTo === '/' ? null : returnTo,
+          registrationOpen: config.registration === 'open',
+        }),
+        status,
+      );
+
+    if (!login || !password) return again(400, 'Enter your username or email and your password.');
+    const verdict = await gh.throttle.check('login', login, request.ip);
+    if (!verdict.allowed) {
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+      return again(
+        429,
+        `Too many sign-in attempts. Try again in ${verdict.retryAfterSeconds} seconds.`,
+      );
+    }
+    const user = await gh.accounts.authenticate(login, password);
+    if (!user) {
+      await gh.throttle.failure('login', login, request.ip);
+      return again(401, GENERIC_LOGIN_ERROR);
+    }
+    await gh.throttle.success('login', login, request.ip);
+    await signIn(request, reply, user.id);
+    return reply.redirect(returnTo, 303);
+  });
+
+  // GET shows a confirmation: signing out must be a POST so no image tag can do it.
+  app.get('/logout', async (request, reply) => {
+    if (!request.user) return reply.redirect('/login', 303);
+    return sendPage(
+      reply,
+      messagePage({
+        title: 'Sign out?',
+        message:
+          'You will be signed out of Gatehouse and every service you opened with it. Use the Sign out button above.',
+        user: viewUser(request.user),
+        csrfToken: request.csrfToken(),
+      }),
+    );
+  });
+
+  app.post('/logout', csrf, async (request, reply) => {
+    if (request.session) {
+      await gh.sessions.revoke(request.session.id);
+      await gh.audit.record({
+        actorId: request.session.userId,
+        action: 'session.sign_out',
+        ip: request.ip,
+      });
+    }
+    clearSessionCookie(reply, cookies);
+    return sendPage(
+      reply,
+      messagePage({
+        title: 'You have been signed out',
+        message: 'You are signed out of Gatehouse and the services you opened with it.',
+        user: null,
+        csrfToken: request.csrfToken(),
+        action: { href: '/login', label: 'Sign in again' },
+      }),
+    );
+  });
+
+  /** Validates a registration form and creates the account; errors come back per field. */
+  async function registerFromForm(request: FastifyRequest, extra: Partial<NewUser>) {
+    const b = request.body;
+    const values = {
+      username: formField(b, 'username'),
+      email: formField(b, 'email'),
+      name: formField(b, 'name'),
+    };
+    const password = formField(b, 'password');
+    try {
+      checkNewPassword(password, formField(b, 'password_confirm'));
+      const user = await gh.accounts.create({
+        ...values,
+        name: values.name || null,
+        password,
+        ...extra,
+      });
+      return { user, values, errors: null };
+    } catch (err) {
+      if (err instanceof AccountError)
+        return { user: null, values, errors: { [err.field ?? 'form']: err.message } };
+      throw err;
+    }
+  }
+
+  app.get('/register', async (request, reply) => {
+    if (config.registration !== 'open') {
+      return sendPage(
+        reply,
+        registrationClosedPage({ csrfToken: request.csrfToken(), mode: config.registration }),
+        403,
+      );
+    }
+    return sendPage(reply, registerPage({ csrfToken: request.csrfToken() }));
+  });
+
+  app.post('/register', csrf, async (request, reply) => {
+    if (config.registration !== 'open') {
+      return sendPage(
+        reply,
+        registrationClosedPage({ csrfToken: request.csrfToken(), mode: config.registration }),
+        403,
+      );
+    }
+    const verdict = await gh.throttle.hit('register', request.ip, 10, 60 * 60_000);
+    if (!verdict.allowed)
+      throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
+    const { user, values, errors } = await registerFromForm(request, {});
+    if (!user)
+      return sendPage(
+        reply,
+        registerPage({ csrfToken: request.csrfToken(), values, errors: errors! }),
+        400,
+      );
+    await gh.audit.record({
+      actorId: user.id,
+      action: 'user.register',
+      target: `user:${user.id}`,
+      ip: request.ip,
+    });
+    await signIn(request, reply, user.id);
+    return reply.redirect('/', 303);
+  });
+
+  // The one-time link printed at first start: creates the first administrator.
+  const setupPage = (request: FastifyRequest, token: string, extra: object = {}) =>
+    registerPage({
+      csrfToken: request.csrfToken(),
+      title: 'Create the first administrator',
+      intro:
+        'Gatehouse has no accounts yet. The account you create here can manage everything else.',
+      action: `/setup/${encodeURIComponent(token)}`,
+      ...extra,
+    });
+
+  async function setupLinkLive(token: string): Promise<boolean> {
+    return (
+      (await gh.accounts.count()) === 0 && (await gh.oneTimeTokens.peek('setup', token)) !== null
+    );
+  }
+
+  app.get('/setup/:token', async (request, reply) => {
+    const { token } = request.params as { token: string };
+    if (!(await setupLinkLive(token))) throw new HttpError('LINK_INVALID');
+    return sendPage(reply, setupPage(request, token));
+  });
+
+  app.post('/setup/:token', csrf, async (request, reply) => {
+    const { token } = request.params as { token: string };
+    if (!(await setupLinkLive(token))) throw new HttpError('LINK_INVALID');
+    const verdict = await gh.throttle.hit('setup', request.ip, 20, 60 * 60_000);
+    if (!verdict.allowed)
+      throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
+    // Check the form before using the link up, so a typo does not burn it.
+    const password = formField(request.body, 'password');
+    try {
+      checkNewPassword(password, formField(request.body, 'password_confirm'));
+    } catch (err) {
+      if (!(err instanceof AccountError)) throw err;
+      const values = {
+        username: formField(request.body, 'username'),
+        email: formField(request.body, 'email'),
+        name: formField(request.body, 'name'),
+      };
+      return sendPage(
+        reply,
+        setupPage(request, token, { values, errors: { [err.field ?? 'form']: err.message } }),
+        400,
+      );
+    }
+    if (!(await gh.oneTimeTokens.consume('setup', token))) throw new HttpError('LINK_INVALID');
+    const { user, values, errors } = await registerFromForm(request, {
+      admin: true,
+      emailVerified: true,
+    });
+    if (!user) {
+      // The link is used up but no account exists: issue a fresh link on this page.
+      const fresh = await gh.oneTimeTokens.issue('setup', { ttlMs: 24 * 60 * 60_000 });
+      return sendPage(reply, setupPage(request, fresh, { values, errors: errors! }), 400);
+    }
+    await gh.audit.record({
+      actorId: user.id,
+      action: 'user.create_first_admin',
+      target: `user:${user.id}`,
+      ip: request.ip,
+    });
+    await signIn(request, reply, user.id);
+    return reply.redirect('/', 303);
+  });
+}

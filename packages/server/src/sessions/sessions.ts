@@ -1,0 +1,252 @@
+// Sessions: created at sign-in, checked on every request, ended by sign-out, by the user from
+// another device, by a password change, or by expiry (idle or absolute).
+//
+// The check is the hottest path in Gatehouse, so it reads as a pipeline: parse the token
+// (malformed → null, no I/O) → find the session (in-process cache → shared store → database)
+// → compare the secret's hash in constant time → check expiry → note activity (throttled).
+
+import { and, asc, eq, lt, ne } from 'drizzle-orm';
+import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
+import type { Db } from '../store/db.ts';
+import type { EventBus } from '../store/events.ts';
+import type { Kv } from '../store/kv.ts';
+import { createLru } from '../store/lru.ts';
+import { sessions } from './tables.ts';
+
+export interface SessionConfig {
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+}
+
+export interface SessionListing {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+interface Cached extends Session {
+  readonly secretHash: string;
+}
+
+/** How often activity is written back; idle expiry is only this precise, by design. */
+const TOUCH_INTERVAL_MS = 60_000;
+const LOCAL_TTL_MS = 60_000;
+const MISSING = 'missing';
+
+export function createSessions(deps: {
+  db: Db;
+  kv: Kv;
+  events: EventBus;
+  config: SessionConfig;
+  now?: () => number;
+  onError?: (err: unknown) => void;
+}) {
+  const { db, kv, events, config } = deps;
+  const now = deps.now ?? Date.now;
+  const local = createLru<Cached | typeof MISSING>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
+  const kvKey = (id: string) => `sess:${id}`;
+
+  events.on((event) => {
+    if (event.type === 'session.revoked') local.delete(event.sessionId);
+    if (event.type === 'user.sessions.revoked') {
+      local.deleteWhere(
+        (s, id) => s !== MISSING && s.userId === event.userId && id !== event.exceptSessionId,
+      );
+    }
+  });
+
+  function remember(s: Cached) {
+    local.set(s.id, s);
+    const ttl = Math.min(s.expiresAt, s.lastSeenAt + config.idleTimeoutMs) - now();
+    if (ttl > 0) return kv.set(kvKey(s.id), JSON.stringify(s), ttl);
+  }
+
+  async function find(id: string): Promise<Cached | null> {
+    const hit = local.get(id);
+    if (hit === MISSING) return null;
+    if (hit) return hit;
+    const shared = await kv.get(kvKey(id));
+    if (shared) {
+      const s = JSON.parse(shared) as Cached;
+      local.set(id, s);
+      return s;
+    }
+    const [row] = await db.select().from(sessions).where(eq(sessions.id, id)).limit(1);
+    if (!row) {
+      // Unknown ids are remembered briefly so a flood of forged cookies costs one query each at most per minute.
+      local.set(id, MISSING, 30_000);
+      return null;
+    }
+    const s: Cached = {
+      id: row.id,
+      userId: row.userId,
+      secretHash: row.secretHash,
+      createdAt: row.createdAt.getTime(),
+      lastSeenAt: row.lastSeenAt.getTime(),
+      expiresAt: row.expiresAt.getTime(),
+    };
+    await remember(s);
+    return s;
+  }
+
+  function expired(s: Session, at: number): boolean {
+    return at >= s.expiresAt || at >= s.lastSeenAt + config.idleTimeoutMs;
+  }
+
+  /** Writes activity back at most once a minute per session, off the request's path. */
+  function touch(s: Cached, at: number) {
+    if (at - s.lastSeenAt < TOUCH_INTERVAL_MS) return;
+    const next: Cached = { ...s, lastSeenAt: at };
+    local.set(s.id, next);
+    Promise.all([
+      db
+        .update(sessions)
+        .set({ lastSeenAt: new Date(at) })
+        .where(eq(sessions.id, s.id)),
+      remember(next),
+    ]).catch((err) => deps.onError?.(err));
+  }
+
+  async function revoke(id: string): Promise<boolean> {
+    const [row] = await db
+      .delete(sessions)
+      .where(eq(sessions.id, id))
+      .returning({ userId: sessions.userId });
+    local.delete(id);
+    await kv.del(kvKey(id));
+    if (row) await events.emit({ type: 'session.revoked', sessionId: id, userId: row.userId });
+    return row !== undefined;
+  }
+
+  return {
+    /** Starts a session; the token goes into the cookie and is never stored. */
+    async create(userId: string, meta: { ip?: string | null; userAgent?: string | null } = {}) {
+      const { token, id, hash } = generateSecretToken('sess');
+      const at = now();
+      const s: Cached = {
+        id,
+        userId,
+        secretHash: hash.toString('hex'),
+        createdAt: at,
+        lastSeenAt: at,
+        expiresAt: at + config.absoluteTimeoutMs,
+      };
+      await db.insert(sessions).values({
+        id,
+        userId,
+        secretHash: s.secretHash,
+        createdAt: new Date(at),
+        lastSeenAt: new Date(at),
+        expiresAt: new Date(s.expiresAt),
+        ip: meta.ip?.slice(0, 100) ?? null,
+        userAgent: meta.userAgent?.slice(0, 500) ?? null,
+      });
+      await remember(s);
+      const session: Session = {
+        id,
+        userId,
+        createdAt: at,
+        lastSeenAt: at,
+        expiresAt: s.expiresAt,
+      };
+      return { token, session };
+    },
+
+    /** The live session a cookie value stands for, or null. Never throws on bad input. */
+    async verify(token: unknown): Promise<Session | null> {
+      const parsed = parseSecretToken(token, 'sess');
+      if (!parsed) return null;
+      const s = await find(parsed.id);
+      // Constant-time: the hash is the secret's only proof.
+      if (!s || !verifySecret(parsed.secret, Buffer.from(s.secretHash, 'hex'))) return null;
+      const at = now();
+      if (expired(s, at)) {
+        await revoke(s.id);
+        return null;
+      }
+      touch(s, at);
+      return {
+        id: s.id,
+        userId: s.userId,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        expiresAt: s.expiresAt,
+      };
+    },
+
+    revoke,
+
+    /** Ends a user's sessions, all or all but one (the one changing the password). */
+    async revokeAllForUser(
+      userId: string,
+      options: { except?: string | null } = {},
+    ): Promise<number> {
+      const except = options.except ?? null;
+      const where = except
+        ? and(eq(sessions.userId, userId), ne(sessions.id, except))
+        : eq(sessions.userId, userId);
+      const removed = await db.delete(sessions).where(where).returning({ id: sessions.id });
+      local.deleteWhere((s, id) => s !== MISSING && s.userId === userId && id !== except);
+      if (removed.length > 0) await kv.del(...removed.map((r) => kvKey(r.id)));
+      await events.emit({ type: 'user.sessions.revoked', userId, exceptSessionId: except });
+      return removed.length;
+    },
+
+    async listForUser(userId: string): Promise<SessionListing[]> {
+      const at = now();
+      const rows = await db
+        .select()
+        .from(sessions)
+        .where(eq(sessions.userId, userId))
+        .orderBy(asc(sessions.createdAt));
+      return rows
+        .filter(
+          (r) =>
+            !expired(
+              {
+                ...r,
+                createdAt: 0,
+                lastSeenAt: r.lastSeenAt.getTime(),
+                expiresAt: r.expiresAt.getTime(),
+              },
+              at,
+            ),
+        )
+        .map((r) => ({
+          id: r.id,
+          createdAt: r.createdAt,
+          lastSeenAt: r.lastSeenAt,
+          expiresAt: r.expiresAt,
+          ip: r.ip,
+          userAgent: r.userAgent,
+        }));
+    },
+
+    /** Deletes expired rows; run periodically. */
+    async purgeExpired(): Promise<number> {
+      const at = now();
+      const removed = await db
+        .delete(sessions)
+        .where(lt(sessions.expiresAt, new Date(at)))
+        .returning({ id: sessions.id });
+      const idle = await db
+        .delete(sessions)
+        .where(lt(sessions.lastSeenAt, new Date(at - config.idleTimeoutMs)))
+        .returning({ id: sessions.id });
+      return removed.length + idle.length;
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;

@@ -1,0 +1,67 @@
+// Revocation and invalidation events, carried by the shared store's pub/sub channel to every
+// Gatehouse instance. The instance that makes a change also applies it to itself at once
+// (the publish is asynchronous), so its own next request never sees stale state.
+
+import type { Kv, Unsubscribe } from './kv.ts';
+
+export type GatehouseEvent =
+  | { type: 'session.revoked'; sessionId: string; userId: string }
+  | { type: 'user.sessions.revoked'; userId: string; exceptSessionId: string | null }
+  | { type: 'user.changed'; userId: string };
+
+type Handler = (event: GatehouseEvent) => void;
+
+export interface EventBus {
+  /** Applies the event locally, then tells every other instance. */
+  emit(event: GatehouseEvent): Promise<void>;
+  on(handler: Handler): () => void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const CHANNEL = 'events';
+
+export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void }): EventBus {
+  const handlers = new Set<Handler>();
+  // Tags our own messages so the echo from the channel is not applied twice.
+  const origin = crypto.randomUUID();
+  let unsubscribe: Unsubscribe | null = null;
+
+  function dispatch(event: GatehouseEvent) {
+    for (const handler of handlers) {
+      try {
+        handler(event);
+      } catch (err) {
+        deps.onError?.(err);
+      }
+    }
+  }
+
+  return {
+    async emit(event) {
+      dispatch(event);
+      await deps.kv.publish(CHANNEL, JSON.stringify({ origin, event }));
+    },
+    on(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    async start() {
+      unsubscribe = await deps.kv.subscribe(CHANNEL, (message) => {
+        let parsed: { origin?: string; event?: GatehouseEvent };
+        try {
+          parsed = JSON.parse(message);
+        } catch {
+          return;
+        }
+        if (parsed.origin !== origin && parsed.event && typeof parsed.event.type === 'string') {
+          dispatch(parsed.event);
+        }
+      });
+    },
+    async stop() {
+      await unsubscribe?.();
+      unsubscribe = null;
+    },
+  };
+}

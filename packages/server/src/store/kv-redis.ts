@@ -1,0 +1,282 @@
+// The key-value store shared by many instances: Redis, through one command connection and,
+// once something subscribes, one subscriber connection that fans messages out in-process.
+
+import { Redis } from 'ioredis';
+import { type Kv, normaliseTtl, type Unsubscribe, warnUnhandledKvError } from './kv.ts';
+
+export interface RedisKvOptions {
+  /** `redis://` or `rediss://`, with credentials and database number if needed. */
+  url: string;
+  /** Namespaces keys and channels, so deployments and test files can share one Redis. */
+  prefix?: string;
+  /** How long the first connection may take before the factory gives up. */
+  connectTimeoutMs?: number;
+  /**
+   * Receives errors no caller can be given: a subscriber's handler that throws, or the
+   * connection dropping (reported once per outage; commands meanwhile reject on their own).
+   */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_PREFIX = 'gatehouse:';
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+interface Channel {
+  subscriptions: Set<{ handler: (message: string) => void }>;
+  /** Settles when Redis has acknowledged SUBSCRIBE; later subscribers wait on it too. */
+  ready: Promise<unknown>;
+}
+
+export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const onError = options.onError ?? warnUnhandledKvError;
+  const command = await openConnection(options, onError);
+  const channels = new Map<string, Channel>();
+  let subscriber: Promise<Redis> | null = null;
+  let closing: Promise<void> | null = null;
+
+  function live(): void {
+    if (closing !== null) throw new Error('the key-value store is closed');
+  }
+
+  function dispatch(channel: string, message: string): void {
+    const entry = channels.get(channel);
+    if (entry === undefined) return;
+    // A copy, so a handler that unsubscribes itself does not skip its neighbour.
+    for (const subscription of [...entry.subscriptions]) {
+      // A throw here would unwind into ioredis's reply parser and break the connection.
+      try {
+        subscription.handler(message);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
+  function subscriberConnection(): Promise<Redis> {
+    if (subscriber === null) {
+      subscriber = openConnection(options, onError).then((connection) => {
+        connection.on('message', dispatch);
+        return connection;
+      });
+      // A failed first attempt must not poison every later subscribe.
+      subscriber.catch(() => {
+        subscriber = null;
+      });
+    }
+    return subscriber;
+  }
+
+  return {
+    async get(key) {
+      live();
+      return command.get(prefix + key);
+    },
+
+    async set(key, value, ttlMs) {
+      live();
+      if (ttlMs === undefined) await command.set(prefix + key, value);
+      else await command.set(prefix + key, value, 'PX', normaliseTtl(ttlMs));
+    },
+
+    async setIfAbsent(key, value, ttlMs) {
+      live();
+      const reply = await command.set(prefix + key, value, 'PX', normaliseTtl(ttlMs), 'NX');
+      return reply === 'OK';
+    },
+
+    async del(...keys) {
+      live();
+      if (keys.length === 0) return;
+      await command.del(...keys.map((key) => prefix + key));
+    },
+
+    async incr(key, ttlMs) {
+      live();
+      const ttl = normaliseTtl(ttlMs);
+      // SET NX creates the counter with its window only if absent; INCR never touches the
+      // TTL. MULTI makes the pair atomic, so no counter is ever left without an expiry.
+      const replies = await command
+        .multi()
+        .set(prefix + key, '0', 'PX', ttl, 'NX')
+        .incr(prefix + key)
+        .exec();
+      if (replies === null) throw new Error(`incr of ${JSON.stringify(key)} was aborted`);
+      for (const [error] of replies) if (error) throw error;
+      return Number(replies[1]?.[1]);
+    },
+
+    async ttl(key) {
+      live();
+      const ms = await command.pttl(prefix + key);
+      // -2: no such key; -1: a key without expiry.
+      return ms < 0 ? null : ms;
+    },
+
+    async publish(channel, message) {
+      live();
+      await command.publish(prefix + channel, message);
+    },
+
+    async subscribe(channel, handler): Promise<Unsubscribe> {
+      live();
+      const connection = await subscriberConnection();
+      const name = prefix + channel;
+      let entry = channels.get(name);
+      if (entry === undefined) {
+        entry = { subscriptions: new Set(), ready: connection.subscribe(name) };
+        channels.set(name, entry);
+      }
+      const own = entry;
+      const subscription = { handler };
+      own.subscriptions.add(subscription);
+      try {
+        await own.ready;
+      } catch (error) {
+        own.subscriptions.delete(subscription);
+        if (channels.get(name) === own) channels.delete(name);
+        throw error;
+      }
+      return async () => {
+        if (!own.subscriptions.delete(subscription)) return;
+        if (own.subscriptions.size > 0 || channels.get(name) !== own) return;
+        channels.delete(name);
+        // Commands on one connection run in order, so a SUBSCRIBE sent after this one
+        // (someone resubscribing) still wins.
+        if (closing === null) await connection.unsubscribe(name);
+      };
+    },
+
+    async ping() {
+      if (closing !== null || command.status !== 'ready') return false;
+      try {
+        return (await command.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    close() {
+      if (closing === null) {
+        const pending = subscriber;
+        closing = (async () => {
+          channels.clear();
+          const connections = [command];
+          if (pending !== null) {
+            const connection = await pending.catch(() => null);
+            if (connection !== null) connections.push(connection);
+          }
+          await Promise.all(connections.map(shutDown));
+        })();
+      }
+      return closing;
+    },
+  };
+}
+
+/**
+ * Deletes every key that starts with the prefix: how tests leave a shared Redis as they
+ * found it. Refuses an empty prefix, which would mean every key in the database.
+ */
+export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  if (prefix === '') throw new Error('refusing to delete every key: the prefix is empty');
+  const connection = await openConnection({ url }, () => {});
+  try {
+    const pattern = `${escapeGlob(prefix)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await connection.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await shutDown(connection);
+  }
+}
+
+/**
+ * Connects, or rejects with a message naming the server (never its password). Without
+ * this, ioredis would retry forever and a misconfigured URL would hang start-up silently.
+ */
+async function openConnection(
+  options: Pick<RedisKvOptions, 'url' | 'connectTimeoutMs'>,
+  onError: (error: unknown) => void,
+): Promise<Redis> {
+  const where = describeUrl(options.url);
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const connection = new Redis(options.url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    // Fail commands during an outage within one reconnect instead of queueing them
+    // for ever; a login that waits minutes is worse than one that errors.
+    maxRetriesPerRequest: 1,
+  });
+
+  let lastError: unknown = null;
+  let connected = false;
+  let reportedOutage = false;
+  // Also stops ioredis printing "Unhandled error event" for every reconnect attempt.
+  connection.on('error', (error: unknown) => {
+    lastError = error;
+    if (!connected || reportedOutage) return;
+    reportedOutage = true;
+    onError(
+      new Error(`lost the connection to Redis at ${where}: ${reason(error)}`, { cause: error }),
+    );
+  });
+  connection.on('ready', () => {
+    reportedOutage = false;
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // The socket's connect timeout does not cover a server that accepts the connection but
+    // never completes the handshake (a wrong port, a stuck AUTH), so bound the whole of it.
+    await Promise.race([
+      connection.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    connection.disconnect();
+    const cause = lastError ?? error;
+    throw new Error(`cannot reach Redis at ${where}: ${reason(cause)}`, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+  connected = true;
+  return connection;
+}
+
+async function shutDown(connection: Redis): Promise<void> {
+  try {
+    await connection.quit();
+  } catch {
+    // Already down or mid-reconnect: nothing to say goodbye to, so just stop retrying.
+    connection.disconnect();
+  }
+}
+
+/** The URL as it is safe to log: scheme, user, host, port and database, no password. */
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const user = parsed.username === '' ? '' : `${parsed.username}@`;
+    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(an unparseable URL)';
+  }
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? code : error.message;
+  }
+  return String(error);
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
