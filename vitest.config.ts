@@ -1,15 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
-// Test files run in parallel, each in its own process with its own database and key prefix.
+// The same suites run both ways: always on the embedded stores (PGlite in memory and the
+// in-memory key-value store), and again on a real Postgres and Redis when
+// GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL name them (CI always does).
+// Test files run in parallel; each builds its own database and key prefix.
+
+const include = [
+  'packages/*/src/**/*.test.ts',
+  'packages/*/test/**/*.test.ts',
+  'examples/**/*.test.ts',
+];
+const services = Boolean(
+  process.env.GATEHOUSE_TEST_DATABASE_URL && process.env.GATEHOUSE_TEST_REDIS_URL,
+);
+const shared = { include, pool: 'forks' as const, testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'packages/*/test/**/*.test.ts',
-      'examples/**/*.test.ts',
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'embedded',
+          env: {
+            GATEHOUSE_TEST_DATABASE_URL: '',
+            GATEHOUSE_TEST_REDIS_URL: '',
+            GATEHOUSE_STORAGE_MODE: 'embedded',
+          },
+        },
+      },
+      ...(services ? [{ test: { ...shared, name: 'postgres+redis' } }] : []),
     ],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
   },
 });

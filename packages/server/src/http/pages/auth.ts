@@ -9,7 +9,13 @@ import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { safeReturnTo } from '../return-to.ts';
 import { viewUser } from '../view-user.ts';
-import { loginPage, messagePage, registerPage, registrationClosedPage } from '../views/pages.ts';
+import {
+  loginPage,
+  messagePage,
+  registerPage,
+  registrationClosedPage,
+  setPasswordPage,
+} from '../views/pages.ts';
 
 const GENERIC_LOGIN_ERROR = 'The username, email or password is not correct.';
 
@@ -242,6 +248,57 @@ export async function authPages(
     await gh.audit.record({
       actorId: user.id,
       action: 'user.create_first_admin',
+      target: `user:${user.id}`,
+      ip: request.ip,
+    });
+    await signIn(request, reply, user.id);
+    return reply.redirect('/', 303);
+  });
+
+  // One-time set-password links (`gatehouse user create` without --password-stdin).
+  async function resetLink(token: string) {
+    const row = await gh.oneTimeTokens.peek('rst', token);
+    const user = row?.userId ? await gh.accounts.findById(row.userId) : null;
+    if (!row || !user || user.disabled) throw new HttpError('LINK_INVALID');
+    return user;
+  }
+
+  app.get('/reset/:token', async (request, reply) => {
+    const { token } = request.params as { token: string };
+    const user = await resetLink(token);
+    return sendPage(
+      reply,
+      setPasswordPage({
+        csrfToken: request.csrfToken(),
+        action: `/reset/${encodeURIComponent(token)}`,
+        username: user.username,
+      }),
+    );
+  });
+
+  app.post('/reset/:token', csrf, async (request, reply) => {
+    const { token } = request.params as { token: string };
+    const user = await resetLink(token);
+    const password = formField(request.body, 'password');
+    try {
+      checkNewPassword(password, formField(request.body, 'password_confirm'));
+    } catch (err) {
+      if (!(err instanceof AccountError)) throw err;
+      const page = setPasswordPage({
+        csrfToken: request.csrfToken(),
+        action: `/reset/${encodeURIComponent(token)}`,
+        username: user.username,
+        errors: { [err.field ?? 'form']: err.message },
+      });
+      return sendPage(reply, page, 400);
+    }
+    if (!(await gh.oneTimeTokens.consume('rst', token))) throw new HttpError('LINK_INVALID');
+    await gh.accounts.setPassword(user.id, password);
+    // Whoever knew the old password is signed out everywhere.
+    await gh.sessions.revokeAllForUser(user.id);
+    await gh.audit.record({
+      actorId: user.id,
+      action: 'user.set_password',
       target: `user:${user.id}`,
       ip: request.ip,
     });

@@ -55,7 +55,7 @@ function sessionRow(s: ViewSession, csrfToken: string, now: Date): SafeHtml {
       <td data-label="Last active">${timeCell(s.lastSeenAt, now, true)}</td>
       <td class="session__action">${
         s.current
-          ? html`<span class="muted session__here">Current session</span>`
+          ? ''
           : html`<form class="inline-form" method="post" action="/account/sessions/${s.id}/revoke">
           ${csrfInput(csrfToken)}
           <button class="button button--secondary button--small" type="submit">Sign out<span class="visually-hidden"> session: ${which}</span></button>
@@ -97,7 +97,7 @@ function sessionsSection(sessions: ViewSession[], csrfToken: string, now: Date):
     <button class="button button--danger" type="submit">Sign out all other sessions</button>
     <span class="muted">${others === 1 ? '1 other session' : `${others} other sessions`}</span>
   </form>`
-      : ''
+      : html`<p class="panel__foot muted">This is the only place your account is signed in.</p>`
   }
 </section>`;
 }

@@ -98,3 +98,33 @@ export function registrationClosedPage(p: {
 </div>`;
   return layout({ title, user: null, csrfToken: p.csrfToken, body, narrow: true });
 }
+
+/** The page a one-time set-password link opens (users created by an operator without one). */
+export function setPasswordPage(p: {
+  csrfToken: string;
+  action: string;
+  username: string;
+  errors?: Record<string, string>;
+}): SafeHtml {
+  const errors = p.errors ?? {};
+  const general = formErrors(p.errors, ['password', 'password_confirm'], 'set-password-error');
+  const body = html`<div class="card card--auth">
+  <h1 class="card__title">Choose your password</h1>
+  <p class="card__intro">Set a password for <strong>${p.username}</strong>. You sign in with it from now on.</p>
+  ${general.markup}
+  <form class="form" method="post" action="${p.action}">
+    ${csrfInput(p.csrfToken)}
+    <input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
+    ${field({ id: 'set-password', name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', required: true, hint: 'At least 10 characters', error: errors.password, describedBy: general.id })}
+    ${field({ id: 'set-password-confirm', name: 'password_confirm', label: 'Confirm password', type: 'password', autocomplete: 'new-password', required: true, error: errors.password_confirm })}
+    <button class="button button--primary button--block" type="submit">Set password</button>
+  </form>
+</div>`;
+  return layout({
+    title: 'Choose your password',
+    user: null,
+    csrfToken: p.csrfToken,
+    body,
+    narrow: true,
+  });
+}

@@ -7,6 +7,7 @@ export {
   type RegisterPageProps,
   registerPage,
   registrationClosedPage,
+  setPasswordPage,
 } from './auth-pages.ts';
 export { type LayoutProps, layout, type Notice, type ViewUser } from './layout.ts';
 export { messagePage } from './message-page.ts';
