@@ -1,6 +1,6 @@
 // Accounts: create users, look them up, check passwords, change profiles and passwords.
 
-import { and, count, eq, or } from 'drizzle-orm';
+import { and, count, eq, isNull, or } from 'drizzle-orm';
 import type { createPasswordHasher } from '../crypto/passwords.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
@@ -169,6 +169,17 @@ export function createAccounts(deps: {
       const key = normaliseUsername(username)?.key;
       if (!key) return null;
       return (await load(eq(users.usernameKey, key)))?.user ?? null;
+    },
+
+    /** Does any administrator exist? Until one does, the setup link is offered. */
+    async hasAdmin(): Promise<boolean> {
+      const [row] = await db
+        .select({ userId: userPermissions.userId })
+        .from(userPermissions)
+        .innerJoin(users, eq(users.id, userPermissions.userId))
+        .where(and(eq(userPermissions.permission, ADMIN_PERMISSION), isNull(users.disabledAt)))
+        .limit(1);
+      return row !== undefined;
     },
 
     async count(): Promise<number> {

@@ -5,7 +5,7 @@ import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/p
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
-  /** As the user typed it (NFC), shown on pages. */
+  /** As the user typed it (NFKC-normalised, case kept), shown on pages. */
   username: text('username').notNull(),
   /** NFKC + case-folded: what uniqueness and look-ups use, so "Alice" and "ａｌｉｃｅ" collide. */
   usernameKey: text('username_key').notNull().unique(),

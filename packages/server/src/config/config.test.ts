@@ -123,6 +123,26 @@ describe('loadConfig', () => {
     expect(text).not.toContain('\n');
   });
 
+  it('treats an empty GATEHOUSE_CONFIG as unset and reads proxy hop counts', () => {
+    const config = loadConfig({
+      cwd: dir(),
+      env: { GATEHOUSE_CONFIG: '', GATEHOUSE_TRUST_PROXY: '2' },
+    });
+    expect(config.configFile).toBeNull();
+    expect(config.trustProxy).toBe(2);
+    expect(
+      loadConfig({ cwd: dir(), env: { GATEHOUSE_TRUST_PROXY: '10.0.0.0/8' } }).trustProxy,
+    ).toBe('10.0.0.0/8');
+  });
+
+  it('refuses an issuer with a path: pages and cookies live at the root', () => {
+    expect(
+      refused(() =>
+        loadConfig({ cwd: dir(), env: { GATEHOUSE_ISSUER: 'https://example.org/auth' } }),
+      ),
+    ).toContain('no path');
+  });
+
   it('never echoes a database password in the error', () => {
     const text = refused(() =>
       loadConfig({ cwd: dir(), env: { GATEHOUSE_DATABASE_URL: 'mysql://u:hunter2secret@db/x' } }),
@@ -176,6 +196,13 @@ describe('loadConfig', () => {
     expect(configWarnings(prod).join()).toContain('Secure cookies');
     expect(configWarnings({ ...DEFAULTS, dev: true }).join()).toContain('dev mode');
     expect(configWarnings(DEFAULTS)).toEqual([]);
+    const sibling = {
+      ...DEFAULTS,
+      issuer: 'https://auth.evilexample.org',
+      cookieDomain: 'example.org',
+    };
+    expect(configWarnings(sibling).join()).toContain('does not contain');
+    expect(configWarnings({ ...sibling, issuer: 'https://auth.example.org' })).toEqual([]);
   });
 });
 

@@ -26,7 +26,7 @@ export interface Config {
   readonly registration: RegistrationMode;
   readonly logLevel: LogLevel;
   /** Fastify's trustProxy: which peers may set X-Forwarded-For. */
-  readonly trustProxy: boolean | string;
+  readonly trustProxy: boolean | number | string;
   readonly sessions: { readonly idleTimeoutMs: number; readonly absoluteTimeoutMs: number };
   /** The file the settings came from, if any. */
   readonly configFile: string | null;
@@ -87,10 +87,11 @@ function url(schemes: string[], raw: unknown, name: string): string {
 function issuer(raw: unknown, name: string): string {
   const s = url(['http', 'https'], raw, name);
   const u = new URL(s);
-  if (u.search || u.hash || u.username || u.password) {
+  // Pages, cookies (__Host- requires path /) and the OIDC endpoints all live at the root.
+  if (u.search || u.hash || u.username || u.password || u.pathname !== '/') {
     fail(
       name,
-      'must be a plain base URL such as https://auth.example.org (no query, fragment or credentials)',
+      'must be a plain base URL such as https://auth.example.org (no path, query, fragment or credentials)',
     );
   }
   return u.href.replace(/\/+$/, '');
@@ -175,8 +176,11 @@ const SETTINGS: Setting<keyof Config>[] = [
     parse: (raw, name) => {
       if (typeof raw === 'boolean') return raw;
       const s = str(raw, name);
-      if (['true', 'false', '1', '0'].includes(s.toLowerCase())) return bool(s, name);
-      return s; // an address list or 'loopback', as Fastify's trustProxy accepts
+      if (['true', 'false'].includes(s.toLowerCase())) return bool(s, name);
+      // A number is how many proxy hops to trust, as Fastify's trustProxy reads it.
+      if (/^\d{1,2}$/.test(s)) return Number(s);
+      if (/^\d+$/.test(s)) fail(name, 'as a hop count must be at most 99');
+      return s; // an address list, a CIDR range or 'loopback'
     },
   },
 ];
@@ -250,7 +254,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   const flags = input.flags ?? {};
   const cwd = input.cwd ?? process.cwd();
 
-  const explicitFile = (flags.config as string | undefined) ?? env.GATEHOUSE_CONFIG;
+  const explicitFile = (flags.config as string | undefined) ?? (env.GATEHOUSE_CONFIG || undefined);
   const filePath = resolve(cwd, explicitFile ?? 'gatehouse.yaml');
   const file = readConfigFile(filePath, explicitFile !== undefined) ?? null;
 
@@ -317,7 +321,11 @@ export function configWarnings(config: Config): string[] {
     warnings.push(
       'GATEHOUSE_DEV=1: dev mode is on (test login, mail printed, http cookies); never use it in production',
     );
-  if (config.cookieDomain && !u.hostname.endsWith(config.cookieDomain)) {
+  if (
+    config.cookieDomain &&
+    u.hostname !== config.cookieDomain &&
+    !u.hostname.endsWith(`.${config.cookieDomain}`)
+  ) {
     warnings.push(
       `GATEHOUSE_COOKIE_DOMAIN ${config.cookieDomain} does not contain the issuer's host ${u.hostname}`,
     );

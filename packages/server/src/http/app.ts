@@ -15,6 +15,7 @@ import Fastify, {
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import { meApi } from './api/me.ts';
+import { clientAddress } from './client-address.ts';
 import { cookiePolicy } from './cookies.ts';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
 import { sendPage } from './form.ts';
@@ -87,7 +88,11 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
     // One line per request (below) instead of two, with secrets masked out of the URL.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
+    // Behind a unix socket every peer is a local proxy, so its X-Forwarded-For is believed.
+    // A hop count is valid at run time (proxy-addr) though Fastify's types omit numbers.
+    trustProxy: (config.socket && config.trustProxy === 'loopback' ? true : config.trustProxy) as
+      | boolean
+      | string,
     return503OnClosing: true,
     // A request id from the client is not trusted into our logs.
     requestIdHeader: false,
@@ -99,6 +104,14 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(securityPlugin, { config, cookies });
   await app.register(sessionPlugin, { gh, cookies });
 
+  if (gh.logger.isLevelEnabled('debug')) {
+    app.addHook('onRequest', async (request) => {
+      request.log.debug(
+        { method: request.method, url: maskSecrets(request.url) },
+        'incoming request',
+      );
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
@@ -106,7 +119,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
         url: maskSecrets(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        ip: request.ip,
+        ip: clientAddress(request),
       },
       'request',
     );
@@ -135,6 +148,6 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(healthRoutes, { gh });
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
-  await app.register(meApi);
+  await app.register(meApi, { sessionCookie: cookies.session });
   return app;
 }

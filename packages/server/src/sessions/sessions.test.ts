@@ -119,6 +119,22 @@ describe(`sessions (${storageMode()})`, () => {
     expect((await a.gh.sessions.listForUser(userId)).map((s) => s.id)).toEqual([keep.session.id]);
   });
 
+  it('keeps a revoked session refused when a racing write puts it back in the shared cache', async () => {
+    const { token, session } = await a.gh.sessions.create(userId);
+    const cached = await stores.kv.get(`sess:${session.id}`);
+    await a.gh.sessions.revoke(session.id);
+    // Another instance's activity write-back lands after the revocation.
+    await stores.kv.set(`sess:${session.id}`, cached!, 60_000);
+    const late = await createTestGatehouse({ stores, now });
+    try {
+      expect(await late.gh.sessions.verify(token)).toBeNull();
+      expect(await b.gh.sessions.verify(token)).toBeNull();
+    } finally {
+      await late.gh.close();
+      await late.app.close();
+    }
+  });
+
   it('survives a restart: a new instance on the same database accepts the cookie', async () => {
     const { token } = await a.gh.sessions.create(userId);
     await stores.kv.del(`sess:${(await a.gh.sessions.verify(token))!.id}`); // the shared cache is gone too

@@ -55,15 +55,22 @@ export function createSessions(deps: {
   const { db, kv, events, config } = deps;
   const now = deps.now ?? Date.now;
   const local = createLru<Cached | typeof MISSING>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
+  // Revoked ids, kept as long as the session could have lived. A read that raced the revocation
+  // (an activity write-back, a database read on another instance) may put the session back in a
+  // cache; these tombstones make sure it is still refused.
+  const revokedHere = createLru<true>({ max: 100_000, ttlMs: config.absoluteTimeoutMs, now });
   const kvKey = (id: string) => `sess:${id}`;
+  const tombKey = (id: string) => `sess-revoked:${id}`;
+
+  function forget(ids: string[]) {
+    for (const id of ids) {
+      local.delete(id);
+      revokedHere.set(id, true);
+    }
+  }
 
   events.on((event) => {
-    if (event.type === 'session.revoked') local.delete(event.sessionId);
-    if (event.type === 'user.sessions.revoked') {
-      local.deleteWhere(
-        (s, id) => s !== MISSING && s.userId === event.userId && id !== event.exceptSessionId,
-      );
-    }
+    if (event.type === 'sessions.revoked') forget(event.sessionIds);
   });
 
   function remember(s: Cached) {
@@ -76,7 +83,12 @@ export function createSessions(deps: {
     const hit = local.get(id);
     if (hit === MISSING) return null;
     if (hit) return hit;
-    const shared = await kv.get(kvKey(id));
+    if (revokedHere.get(id)) return null;
+    const [shared, tombstone] = await Promise.all([kv.get(kvKey(id)), kv.get(tombKey(id))]);
+    if (tombstone) {
+      revokedHere.set(id, true);
+      return null;
+    }
     if (shared) {
       const s = JSON.parse(shared) as Cached;
       local.set(id, s);
@@ -88,6 +100,7 @@ export function createSessions(deps: {
       local.set(id, MISSING, 30_000);
       return null;
     }
+    if (revokedHere.get(id)) return null; // revoked while we were reading
     const s: Cached = {
       id: row.id,
       userId: row.userId,
@@ -118,14 +131,21 @@ export function createSessions(deps: {
     ]).catch((err) => deps.onError?.(err));
   }
 
+  /** Ends sessions everywhere: tombstones first, so no cache can bring them back. */
+  async function end(userId: string, ids: string[]) {
+    if (ids.length === 0) return;
+    forget(ids);
+    await Promise.all(ids.map((id) => kv.set(tombKey(id), '1', config.absoluteTimeoutMs)));
+    await kv.del(...ids.map(kvKey));
+    await events.emit({ type: 'sessions.revoked', userId, sessionIds: ids });
+  }
+
   async function revoke(id: string): Promise<boolean> {
     const [row] = await db
       .delete(sessions)
       .where(eq(sessions.id, id))
       .returning({ userId: sessions.userId });
-    local.delete(id);
-    await kv.del(kvKey(id));
-    if (row) await events.emit({ type: 'session.revoked', sessionId: id, userId: row.userId });
+    if (row) await end(row.userId, [id]);
     return row !== undefined;
   }
 
@@ -197,9 +217,10 @@ export function createSessions(deps: {
         ? and(eq(sessions.userId, userId), ne(sessions.id, except))
         : eq(sessions.userId, userId);
       const removed = await db.delete(sessions).where(where).returning({ id: sessions.id });
-      local.deleteWhere((s, id) => s !== MISSING && s.userId === userId && id !== except);
-      if (removed.length > 0) await kv.del(...removed.map((r) => kvKey(r.id)));
-      await events.emit({ type: 'user.sessions.revoked', userId, exceptSessionId: except });
+      await end(
+        userId,
+        removed.map((r) => r.id),
+      );
       return removed.length;
     },
 

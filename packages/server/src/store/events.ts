@@ -5,8 +5,7 @@
 import type { Kv, Unsubscribe } from './kv.ts';
 
 export type GatehouseEvent =
-  | { type: 'session.revoked'; sessionId: string; userId: string }
-  | { type: 'user.sessions.revoked'; userId: string; exceptSessionId: string | null }
+  | { type: 'sessions.revoked'; userId: string; sessionIds: string[] }
   | { type: 'user.changed'; userId: string };
 
 type Handler = (event: GatehouseEvent) => void;

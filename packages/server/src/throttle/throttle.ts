@@ -66,9 +66,10 @@ export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> 
         kv.incr(k.address, config.windowMs),
         kv.incr(k.failures, config.windowMs),
       ]);
+      // The first freeFailuresPerAccount failures cost nothing; each later one locks for 1 s, 2 s, 4 s…
       const over = failures - config.freeFailuresPerAccount;
-      if (over >= 0) {
-        const lockMs = Math.min(1000 * 2 ** over, config.maxLockMs);
+      if (over > 0) {
+        const lockMs = Math.min(1000 * 2 ** (over - 1), config.maxLockMs);
         await kv.set(k.lock, '1', lockMs);
       }
     },

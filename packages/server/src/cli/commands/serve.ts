@@ -1,7 +1,7 @@
 // `gatehouse serve`: migrate, listen, print the first-administrator link when there are no
 // users yet, and on SIGTERM finish in-flight requests before exiting.
 
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { configWarnings, SERVE_FLAGS } from '../../config/config.ts';
 import { createLogger } from '../../config/logger.ts';
 import { createGatehouse } from '../../gatehouse.ts';
@@ -9,6 +9,7 @@ import { buildApp } from '../../http/app.ts';
 import { lockDataDir } from '../../store/data-dir.ts';
 import { configFromEnvironment } from '../context.ts';
 import { type Command, KEEP_RUNNING } from '../main.ts';
+import { CommandError } from '../output.ts';
 
 const SETUP_LINK_TTL_MS = 24 * 60 * 60_000;
 
@@ -33,6 +34,15 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
   options: { ...flagOptions, config: { type: 'string' } },
   async run(values, io) {
     const config = configFromEnvironment(values);
+    // A socket left by a previous run is replaced; anything else at that path is not ours.
+    if (config.socket && existsSync(config.socket)) {
+      if (!lstatSync(config.socket).isSocket()) {
+        throw new CommandError(
+          `GATEHOUSE_SOCKET ${config.socket} exists and is not a socket; choose another path`,
+        );
+      }
+      rmSync(config.socket);
+    }
     const logger = createLogger({ level: config.logLevel });
     const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
     let gh: Awaited<ReturnType<typeof createGatehouse>>;
@@ -46,7 +56,6 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
     const app = await buildApp(gh);
 
     if (config.socket) {
-      if (existsSync(config.socket)) rmSync(config.socket); // left by a previous run
       await app.listen({ path: config.socket });
     } else {
       await app.listen({ host: config.host, port: config.port });
@@ -59,13 +68,13 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
       `Gatehouse listening on ${where}`,
     );
 
-    if ((await gh.accounts.count()) === 0) {
+    if (!(await gh.accounts.hasAdmin())) {
       const token = await gh.oneTimeTokens.issue('setup', { ttlMs: SETUP_LINK_TTL_MS });
       // Printed, not logged: this is the one secret the operator must see, and it works once.
       io.out(
         [
           '',
-          '  Gatehouse has no users yet. Create the first administrator at this one-time link',
+          '  Gatehouse has no administrator yet. Create the first one at this one-time link',
           '  (valid 24 hours; a new one is printed at every start until an administrator exists):',
           '',
           `    ${config.issuer}/setup/${token}`,

@@ -57,7 +57,7 @@ export const OPENAPI_PATHS = {
   },
 };
 
-export async function meApi(app: FastifyInstance) {
+export async function meApi(app: FastifyInstance, opts: { sessionCookie: string }) {
   app.get(
     '/api/v1/me',
     { preHandler: app.requireApiUser, schema: { response: { 200: userSchema, 401: errorSchema } } },
@@ -70,7 +70,7 @@ export async function meApi(app: FastifyInstance) {
       openapi: '3.1.0',
       info: { title: 'Gatehouse API', version: '1' },
       components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' } },
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: opts.sessionCookie } },
       },
       paths: OPENAPI_PATHS,
     };

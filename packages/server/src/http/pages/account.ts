@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountError } from '../../accounts/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
@@ -112,7 +113,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
           actorId: user.id,
           action: 'user.change_password',
           target: `user:${user.id}`,
-          ip: request.ip,
+          ip: clientAddress(request),
         });
       },
       'password-changed',
@@ -130,7 +131,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
       actorId: request.user!.id,
       action: 'session.revoke',
       target: `session:${id}`,
-      ip: request.ip,
+      ip: clientAddress(request),
     });
     if (id === request.session!.id) return reply.redirect('/login', 303);
     return reply.redirect('/account?notice=session-revoked', 303);
@@ -141,7 +142,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
     await gh.audit.record({
       actorId: request.user!.id,
       action: 'session.revoke_others',
-      ip: request.ip,
+      ip: clientAddress(request),
     });
     return reply.redirect('/account?notice=others-revoked', 303);
   });

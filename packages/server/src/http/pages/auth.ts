@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkNewPassword, type NewUser } from '../../accounts/accounts.ts';
 import { AccountError } from '../../accounts/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { clientAddress } from '../client-address.ts';
 import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
@@ -31,11 +32,15 @@ export async function authPages(
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
     if (request.session) await gh.sessions.revoke(request.session.id);
     const { token } = await gh.sessions.create(userId, {
-      ip: request.ip,
+      ip: clientAddress(request),
       userAgent: request.headers['user-agent'] ?? null,
     });
     setSessionCookie(reply, cookies, token);
-    await gh.audit.record({ actorId: userId, action: 'session.sign_in', ip: request.ip });
+    await gh.audit.record({
+      actorId: userId,
+      action: 'session.sign_in',
+      ip: clientAddress(request),
+    });
   }
 
   app.get('/login', async (request, reply) => {
@@ -70,7 +75,7 @@ export async function authPages(
       );
 
     if (!login || !password) return again(400, 'Enter your username or email and your password.');
-    const verdict = await gh.throttle.check('login', login, request.ip);
+    const verdict = await gh.throttle.check('login', login, clientAddress(request));
     if (!verdict.allowed) {
       reply.header('retry-after', String(verdict.retryAfterSeconds));
       return again(
@@ -80,10 +85,10 @@ export async function authPages(
     }
     const user = await gh.accounts.authenticate(login, password);
     if (!user) {
-      await gh.throttle.failure('login', login, request.ip);
+      await gh.throttle.failure('login', login, clientAddress(request));
       return again(401, GENERIC_LOGIN_ERROR);
     }
-    await gh.throttle.success('login', login, request.ip);
+    await gh.throttle.success('login', login, clientAddress(request));
     await signIn(request, reply, user.id);
     return reply.redirect(returnTo, 303);
   });
@@ -109,7 +114,7 @@ export async function authPages(
       await gh.audit.record({
         actorId: request.session.userId,
         action: 'session.sign_out',
-        ip: request.ip,
+        ip: clientAddress(request),
       });
     }
     clearSessionCookie(reply, cookies);
@@ -169,7 +174,7 @@ export async function authPages(
         403,
       );
     }
-    const verdict = await gh.throttle.hit('register', request.ip, 10, 60 * 60_000);
+    const verdict = await gh.throttle.hit('register', clientAddress(request), 10, 60 * 60_000);
     if (!verdict.allowed)
       throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
     const { user, values, errors } = await registerFromForm(request, {});
@@ -183,7 +188,7 @@ export async function authPages(
       actorId: user.id,
       action: 'user.register',
       target: `user:${user.id}`,
-      ip: request.ip,
+      ip: clientAddress(request),
     });
     await signIn(request, reply, user.id);
     return reply.redirect('/', 303);
@@ -202,7 +207,7 @@ export async function authPages(
 
   async function setupLinkLive(token: string): Promise<boolean> {
     return (
-      (await gh.accounts.count()) === 0 && (await gh.oneTimeTokens.peek('setup', token)) !== null
+      !(await gh.accounts.hasAdmin()) && (await gh.oneTimeTokens.peek('setup', token)) !== null
     );
   }
 
@@ -215,7 +220,7 @@ export async function authPages(
   app.post('/setup/:token', csrf, async (request, reply) => {
     const { token } = request.params as { token: string };
     if (!(await setupLinkLive(token))) throw new HttpError('LINK_INVALID');
-    const verdict = await gh.throttle.hit('setup', request.ip, 20, 60 * 60_000);
+    const verdict = await gh.throttle.hit('setup', clientAddress(request), 20, 60 * 60_000);
     if (!verdict.allowed)
       throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
     // Check the form before using the link up, so a typo does not burn it.
@@ -249,7 +254,7 @@ export async function authPages(
       actorId: user.id,
       action: 'user.create_first_admin',
       target: `user:${user.id}`,
-      ip: request.ip,
+      ip: clientAddress(request),
     });
     await signIn(request, reply, user.id);
     return reply.redirect('/', 303);
@@ -300,7 +305,7 @@ export async function authPages(
       actorId: user.id,
       action: 'user.set_password',
       target: `user:${user.id}`,
-      ip: request.ip,
+      ip: clientAddress(request),
     });
     await signIn(request, reply, user.id);
     return reply.redirect('/', 303);
