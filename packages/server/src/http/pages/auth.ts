@@ -43,6 +43,23 @@ export async function authPages(
     });
   }
 
+  /** Records what created or changed the account, then signs the member in and sends them home. */
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    userId: string,
+    action: string,
+  ) {
+    await gh.audit.record({
+      actorId: userId,
+      action,
+      target: `user:${userId}`,
+      ip: clientAddress(request),
+    });
+    await signIn(request, reply, userId);
+    return reply.redirect('/', 303);
+  }
+
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const returnTo = safeReturnTo(query.return_to, config.issuer);
@@ -184,14 +201,7 @@ export async function authPages(
         registerPage({ csrfToken: request.csrfToken(), values, errors: errors! }),
         400,
       );
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.register',
-      target: `user:${user.id}`,
-      ip: clientAddress(request),
-    });
-    await signIn(request, reply, user.id);
-    return reply.redirect('/', 303);
+    return finish(request, reply, user.id, 'user.register');
   });
 
   // The one-time link printed at first start: creates the first administrator.
@@ -250,14 +260,7 @@ export async function authPages(
       const fresh = await gh.oneTimeTokens.issue('setup', { ttlMs: 24 * 60 * 60_000 });
       return sendPage(reply, setupPage(request, fresh, { values, errors: errors! }), 400);
     }
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.create_first_admin',
-      target: `user:${user.id}`,
-      ip: clientAddress(request),
-    });
-    await signIn(request, reply, user.id);
-    return reply.redirect('/', 303);
+    return finish(request, reply, user.id, 'user.create_first_admin');
   });
 
   // One-time set-password links (`gatehouse user create` without --password-stdin).
@@ -301,13 +304,6 @@ export async function authPages(
     await gh.accounts.setPassword(user.id, password);
     // Whoever knew the old password is signed out everywhere.
     await gh.sessions.revokeAllForUser(user.id);
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.set_password',
-      target: `user:${user.id}`,
-      ip: clientAddress(request),
-    });
-    await signIn(request, reply, user.id);
-    return reply.redirect('/', 303);
+    return finish(request, reply, user.id, 'user.set_password');
   });
 }
