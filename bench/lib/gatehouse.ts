@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForReady } from './http.ts';
-import { freePort, onCleanup, runProcess, type StartedProcess, startProcess } from './process.ts';
+import {
+  assertRunning,
+  freePort,
+  onCleanup,
+  runProcess,
+  type StartedProcess,
+  startProcess,
+} from './process.ts';
 import type { Settings } from './settings.ts';
 import { createScratchStores } from './stores.ts';
 
@@ -24,6 +31,8 @@ export interface RunningServer {
   readonly pid: number;
   /** Milliseconds from spawn until the readiness URL first answered 200. */
   readonly coldStartMs: number;
+  /** Milliseconds of CLI set-up before the start, if any. */
+  readonly setupMs?: number | null;
   readonly process: StartedProcess;
   stop(): Promise<void>;
 }
@@ -59,6 +68,7 @@ function cleanEnv(): Record<string, string | undefined> {
 
 export async function startGatehouse(options: GatehouseStartOptions): Promise<RunningGatehouse> {
   const { mode, settings } = options;
+  assertRunning();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
 
@@ -90,19 +100,34 @@ export async function startGatehouse(options: GatehouseStartOptions): Promise<Ru
         input,
       }),
   };
+  const t0 = performance.now();
   await options.beforeStart?.(cli);
+  const setupMs = options.beforeStart ? performance.now() - t0 : null;
 
-  const proc = startProcess(process.execPath, [...(options.nodeArgs ?? []), GATEHOUSE_BIN, 'serve'], {
-    name: `gatehouse serve (${mode})`,
-    cwd: dir,
-    env,
-  });
+  const proc = startProcess(
+    process.execPath,
+    [...(options.nodeArgs ?? []), GATEHOUSE_BIN, 'serve'],
+    {
+      name: `gatehouse serve (${mode})`,
+      cwd: dir,
+      env,
+    },
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   const coldStartMs = await waitForReady(proc, `${baseUrl}/readyz`, {
     intervalMs: settings.pollMs,
     timeoutMs: settings.readyTimeoutMs,
   });
-  return { mode, baseUrl, pid: proc.pid, coldStartMs, process: proc, cli, stop: () => proc.stop() };
+  return {
+    mode,
+    baseUrl,
+    pid: proc.pid,
+    coldStartMs,
+    setupMs,
+    process: proc,
+    cli,
+    stop: () => proc.stop(),
+  };
 }
 
 /** A password nobody else knows, long enough for Gatehouse's rules. */

@@ -2,6 +2,7 @@
 // the answers were the expected ones (a fast stream of 401s would be a meaningless figure).
 
 import autocannon, { type Instance, type Result } from 'autocannon';
+import { assertRunning } from './process.ts';
 
 export interface LoadOptions {
   connections: number;
@@ -12,11 +13,15 @@ export interface LoadOptions {
   body?: string;
   /** The status every answer should have. */
   expectStatus?: number;
+  /** Called just before the measured run starts (after the warm-up). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
   url: string;
   requestsPerSecond: number;
+  /** autocannon's requests.average, for comparison with its CLI output. */
+  autocannonRequestsAverage: number;
   /** Mean and percentiles of latency, in milliseconds. */
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
   totalRequests: number;
@@ -47,7 +52,9 @@ async function fire(url: string, options: LoadOptions, seconds: number): Promise
     ...(options.body === undefined ? {} : { body: options.body }),
   });
   try {
-    return await current;
+    const result = await current;
+    assertRunning(); // a run cut short by Ctrl-C is not a result
+    return result;
   } finally {
     current = null;
   }
@@ -60,7 +67,10 @@ function summarise(url: string, r: Result, expect: number): LoadResult {
   const total = Object.values(statusCounts).reduce((a, b) => a + b, 0);
   return {
     url,
-    requestsPerSecond: r.requests.average,
+    // Answers over the run's measured duration; autocannon's own figure (the mean of its
+    // per-second samples) counts a partial last second as a whole one, which reads low.
+    requestsPerSecond: total / r.duration,
+    autocannonRequestsAverage: r.requests.average,
     latencyMs: {
       mean: r.latency.average,
       p50: r.latency.p50,
@@ -96,6 +106,7 @@ export async function load(url: string, options: LoadOptions): Promise<LoadResul
     const warm = summarise(url, await fire(url, options, options.warmupSeconds), expect);
     check(warm, expect, `warm-up of ${url}`);
   }
+  options.onMeasureStart?.();
   const result = summarise(url, await fire(url, options, options.durationSeconds), expect);
   check(result, expect, url);
   return result;

@@ -1,6 +1,9 @@
-// Resident memory of a process, from Linux's /proc.
+// Resident memory and CPU time of a process, from Linux's /proc.
 
 import { readFileSync } from 'node:fs';
+
+/** USER_HZ; 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface Rss {
   /** Resident set size now, in MiB. */
@@ -19,4 +22,13 @@ function field(status: string, name: string): number {
 export function rssOf(pid: number): Rss {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return { rssMb: field(status, 'VmRSS'), peakMb: field(status, 'VmHWM') };
+}
+
+/** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return ticks / CLOCK_TICKS_PER_SECOND;
 }

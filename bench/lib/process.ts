@@ -9,6 +9,22 @@ import { createServer } from 'node:net';
 const children = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
 let interrupted: (() => void) | null = null;
+let stopping = false;
+let cleaning: Promise<void> | null = null;
+
+/** True once Ctrl-C (or SIGTERM) arrived: nothing new may start. */
+export function isInterrupted(): boolean {
+  return stopping;
+}
+
+/** Throws if the run was interrupted; call before creating anything that needs cleaning up. */
+export function assertRunning(): void {
+  if (stopping) throw new InterruptedError('interrupted');
+}
+
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}
 
 /** Runs at the end of the run or on interruption, last registered first. */
 export function onCleanup(fn: () => Promise<void>): () => void {
@@ -19,8 +35,18 @@ export function onCleanup(fn: () => Promise<void>): () => void {
   };
 }
 
-/** Runs the clean-up steps still registered (each at most once), then kills any child left. */
-export async function cleanUp(): Promise<void> {
+/**
+ * Runs the clean-up steps still registered (each at most once, last registered first), then
+ * kills any child left. Concurrent calls share one pass.
+ */
+export function cleanUp(): Promise<void> {
+  cleaning ??= runCleanups().finally(() => {
+    cleaning = null;
+  });
+  return cleaning;
+}
+
+async function runCleanups(): Promise<void> {
   while (cleanups.length > 0) {
     const fn = cleanups.pop()!;
     try {
@@ -36,6 +62,7 @@ export async function cleanUp(): Promise<void> {
 export function installExitHandlers(onInterrupt?: () => void) {
   interrupted = onInterrupt ?? null;
   const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
     console.error(`\nbench: ${signal}: stopping servers and cleaning up`);
     interrupted?.();
     const force = setTimeout(() => process.exit(130), 15_000);
@@ -84,6 +111,7 @@ export interface StartOptions {
 
 /** Starts a long-running child (a server). */
 export function startProcess(command: string, args: string[], options: StartOptions) {
+  assertRunning();
   const out = tail();
   const spawnedAt = performance.now();
   const child = spawn(command, args, {
@@ -132,6 +160,7 @@ export async function runProcess(
   args: string[],
   options: StartOptions & { input?: string; timeoutMs?: number },
 ): Promise<{ stdout: string; ms: number }> {
+  assertRunning();
   const t0 = performance.now();
   const child = spawn(command, args, {
     cwd: options.cwd,

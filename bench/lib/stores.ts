@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { deleteKeysWithPrefix } from '../../packages/server/src/store/kv-redis.ts';
-import { onCleanup } from './process.ts';
+import { assertRunning, onCleanup } from './process.ts';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -91,6 +91,7 @@ export async function createScratchStores(
   serverUrl: string,
   redisUrl: string,
 ): Promise<ScratchStores> {
+  assertRunning();
   const suffix = randomBytes(5).toString('hex');
   const databaseName = `gh_bench_${suffix}`;
   const redisPrefix = `ghbench:${suffix}:`;

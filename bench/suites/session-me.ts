@@ -12,7 +12,15 @@ export const sessionMe: SuiteFactory = () => {
     name: 'session-me',
     async beforeStart(cli) {
       await cli.run(
-        ['user', 'create', '--username', USERNAME, '--email', 'bench@example.org', '--password-stdin'],
+        [
+          'user',
+          'create',
+          '--username',
+          USERNAME,
+          '--email',
+          'bench@example.org',
+          '--password-stdin',
+        ],
         `${password}\n`,
       );
     },

@@ -140,7 +140,14 @@ export function decodeSecretBytes(secret: string): Buffer | null {
 function checksumOf(text: string): string {
   // zlib.crc32 is native since Node 22.2, inside our supported range; tokens are ASCII, so
   // its UTF-8 encoding of the string is the bytes a scanner sees.
-  return toBase62(BigInt(crc32(text)), CHECKSUM_LENGTH);
+  // Plain numbers: a CRC32 fits in 32 bits, and this runs on every request with a credential.
+  let rest = crc32(text);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[rest % 62]! + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 function toBase62(value: bigint, width: number): string {

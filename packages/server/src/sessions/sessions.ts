@@ -35,8 +35,14 @@ export interface SessionListing {
   userAgent: string | null;
 }
 
+/** As kept in the shared store (JSON). */
 interface Cached extends Session {
   readonly secretHash: string;
+}
+
+/** As kept in process: the hash decoded once, not on every check. */
+interface Local extends Cached {
+  readonly hashBytes: Buffer;
 }
 
 /** How often activity is written back; idle expiry is only this precise, by design. */
@@ -54,7 +60,7 @@ export function createSessions(deps: {
 }) {
   const { db, kv, events, config } = deps;
   const now = deps.now ?? Date.now;
-  const local = createLru<Cached | typeof MISSING>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
+  const local = createLru<Local | typeof MISSING>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
   // Revoked ids, kept as long as the session could have lived. A read that raced the revocation
   // (an activity write-back, a database read on another instance) may put the session back in a
   // cache; these tombstones make sure it is still refused.
@@ -73,13 +79,19 @@ export function createSessions(deps: {
     if (event.type === 'sessions.revoked') forget(event.sessionIds);
   });
 
-  function remember(s: Cached) {
-    local.set(s.id, s);
-    const ttl = Math.min(s.expiresAt, s.lastSeenAt + config.idleTimeoutMs) - now();
-    if (ttl > 0) return kv.set(kvKey(s.id), JSON.stringify(s), ttl);
+  function toLocal(s: Cached): Local {
+    return { ...s, hashBytes: Buffer.from(s.secretHash, 'hex') };
   }
 
-  async function find(id: string): Promise<Cached | null> {
+  function remember(s: Cached) {
+    const { id, userId, secretHash, createdAt, lastSeenAt, expiresAt } = s;
+    local.set(id, toLocal(s));
+    const ttl = Math.min(expiresAt, lastSeenAt + config.idleTimeoutMs) - now();
+    const shared: Cached = { id, userId, secretHash, createdAt, lastSeenAt, expiresAt };
+    if (ttl > 0) return kv.set(kvKey(id), JSON.stringify(shared), ttl);
+  }
+
+  async function find(id: string): Promise<Local | null> {
     const hit = local.get(id);
     if (hit === MISSING) return null;
     if (hit) return hit;
@@ -90,7 +102,7 @@ export function createSessions(deps: {
       return null;
     }
     if (shared) {
-      const s = JSON.parse(shared) as Cached;
+      const s = toLocal(JSON.parse(shared) as Cached);
       local.set(id, s);
       return s;
     }
@@ -110,7 +122,7 @@ export function createSessions(deps: {
       expiresAt: row.expiresAt.getTime(),
     };
     await remember(s);
-    return s;
+    return toLocal(s);
   }
 
   function expired(s: Session, at: number): boolean {
@@ -118,9 +130,9 @@ export function createSessions(deps: {
   }
 
   /** Writes activity back at most once a minute per session, off the request's path. */
-  function touch(s: Cached, at: number) {
+  function touch(s: Local, at: number) {
     if (at - s.lastSeenAt < TOUCH_INTERVAL_MS) return;
-    const next: Cached = { ...s, lastSeenAt: at };
+    const next: Local = { ...s, lastSeenAt: at };
     local.set(s.id, next);
     Promise.all([
       db
@@ -189,7 +201,7 @@ export function createSessions(deps: {
       if (!parsed) return null;
       const s = await find(parsed.id);
       // Constant-time: the hash is the secret's only proof.
-      if (!s || !verifySecret(parsed.secret, Buffer.from(s.secretHash, 'hex'))) return null;
+      if (!s || !verifySecret(parsed.secret, s.hashBytes)) return null;
       const at = now();
       if (expired(s, at)) {
         await revoke(s.id);

@@ -1,4 +1,5 @@
-// The baseline server, bench/servers/bare.ts, as a child process.
+// The reference servers in bench/servers/ as child processes: bare node:http (the baseline
+// every ratio divides by) and an empty Fastify app.
 
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from './gatehouse.ts';
@@ -6,12 +7,16 @@ import { waitForReady } from './http.ts';
 import { freePort, startProcess } from './process.ts';
 import type { Settings } from './settings.ts';
 
-const BARE = fileURLToPath(new URL('../servers/bare.ts', import.meta.url));
+export type ReferenceServer = 'bare' | 'fastify';
 
-export async function startBare(settings: Settings): Promise<RunningServer> {
+export async function startReference(
+  which: ReferenceServer,
+  settings: Settings,
+): Promise<RunningServer> {
+  const script = fileURLToPath(new URL(`../servers/${which}.ts`, import.meta.url));
   const port = await freePort();
-  const proc = startProcess(process.execPath, [BARE], {
-    name: 'bare node:http server',
+  const proc = startProcess(process.execPath, [script], {
+    name: `${which} server`,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
   });
   const baseUrl = `http://127.0.0.1:${port}`;

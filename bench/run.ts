@@ -1,0 +1,138 @@
+// `npm run bench`: the bare node:http baseline, an empty Fastify app, then Gatehouse embedded, then Gatehouse on
+// Postgres + Redis (when reachable), one at a time, each as a child process on 127.0.0.1,
+// loaded from this process with autocannon. Prints a table and writes results/latest.json.
+// Knobs: see README.md.
+
+import { fileURLToPath } from 'node:url';
+import { type DeploymentResult, measureDeployment } from './lib/deployment.ts';
+import { SERVER_LOG_LEVEL, type StorageMode, startGatehouse } from './lib/gatehouse.ts';
+import { stopLoad } from './lib/load.ts';
+import { cleanUp, installExitHandlers, isInterrupted } from './lib/process.ts';
+import { startReference } from './lib/reference.ts';
+import { buildReport, machine, table, writeJson } from './lib/report.ts';
+import { readSettings, type Settings } from './lib/settings.ts';
+import { chooseServers, describeUrl } from './lib/stores.ts';
+import type { Suite, SuiteFactory } from './lib/suite.ts';
+import { sessionMe } from './suites/session-me.ts';
+
+/** Every suite runs against every Gatehouse deployment. Add new benchmarks here. */
+const SUITES: SuiteFactory[] = [sessionMe];
+
+const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+function nodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+async function gatehouse(
+  name: string,
+  mode: StorageMode,
+  settings: Settings,
+  servers?: { databaseUrl: string; redisUrl: string },
+) {
+  const suites: Suite[] = SUITES.map((make) => make());
+  return measureDeployment({
+    name,
+    settings,
+    log,
+    start: () =>
+      startGatehouse({
+        mode,
+        settings,
+        databaseServerUrl: servers?.databaseUrl,
+        redisUrl: servers?.redisUrl,
+        nodeArgs: nodeArgs(),
+        beforeStart: async (cli) => {
+          for (const s of suites) await s.beforeStart?.(cli);
+        },
+      }),
+    loads: async (gh) => (await Promise.all(suites.map((s) => s.loads(gh)))).flat(),
+  });
+}
+
+async function main() {
+  const settings = readSettings();
+  const m = machine();
+  log(
+    `${m.nproc} cores (${m.cpuModel}), Node ${m.node}; ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per target`,
+  );
+  log(
+    `Gatehouse runs with GATEHOUSE_LOG_LEVEL=${SERVER_LOG_LEVEL}: request logging is not measured`,
+  );
+  if (m.loadAverage.start > m.nproc / 2)
+    log(
+      `warning: the load average is ${m.loadAverage.start} on ${m.nproc} cores: other work is running, so req/s will be noisy (the CPU ratio is steadier)`,
+    );
+
+  const deployments: DeploymentResult[] = [];
+  const skipped: Array<{ deployment: string; reason: string }> = [];
+
+  deployments.push(
+    await measureDeployment({
+      name: 'bare node:http',
+      baseline: true,
+      settings,
+      log,
+      start: () => startReference('bare', settings),
+      loads: async () => [{ target: 'GET /', path: '/' }],
+    }),
+  );
+
+  if (settings.modes.has('fastify')) {
+    deployments.push(
+      await measureDeployment({
+        name: 'empty fastify app',
+        settings,
+        log,
+        start: () => startReference('fastify', settings),
+        loads: async () => [{ target: 'GET / (JSON)', path: '/' }],
+      }),
+    );
+  }
+
+  if (settings.modes.has('embedded'))
+    deployments.push(await gatehouse('embedded (PGlite + memory)', 'embedded', settings));
+
+  if (settings.modes.has('postgres')) {
+    const choice = await chooseServers();
+    if (choice.ok) {
+      log(
+        `Postgres ${describeUrl(choice.databaseUrl)} and Redis ${describeUrl(choice.redisUrl)} (${choice.source === 'env' ? 'BENCH_DATABASE_URL / BENCH_REDIS_URL' : 'local defaults'})`,
+      );
+      deployments.push(await gatehouse('postgres + redis', 'postgres', settings, choice));
+    } else {
+      log(`skipping postgres + redis: ${choice.reason}`);
+      skipped.push({ deployment: 'postgres + redis', reason: choice.reason });
+    }
+  }
+
+  const report = buildReport(settings, SERVER_LOG_LEVEL, deployments, skipped);
+  console.log(`\n${table(report.rows)}\n`);
+  console.log(
+    [
+      'ratio = req/s ÷ bare req/s (aim ≥ 0.5 for GET /api/v1/me); non-200 = answers with another status',
+      'CPU server/ac = % of one core used by the server process / by autocannon during the measured run',
+      'server CPU µs/req = server CPU time per request; CPU ratio = bare µs/req ÷ this µs/req (steadier on a busy machine)',
+      'cold start = spawn → first 200 from /readyz (polled every 20 ms); RSS = VmRSS of the server process (MB = MiB)',
+      `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end, ${report.machine.nproc} cores`,
+    ].join('\n'),
+  );
+  writeJson(RESULTS, report);
+  log(`wrote ${RESULTS}`);
+}
+
+installExitHandlers(stopLoad);
+try {
+  await main();
+  await cleanUp();
+} catch (err) {
+  if (isInterrupted()) {
+    // The signal handler is cleaning up and exits with 130; wait for it.
+    await cleanUp();
+    process.exit(130);
+  }
+  console.error(`\n[bench] FAILED: ${(err as Error).stack ?? err}`);
+  await cleanUp();
+  process.exit(1);
+}
