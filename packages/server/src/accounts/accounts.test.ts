@@ -128,8 +128,7 @@ describe(`accounts (${storageMode()})`, () => {
         .password_hash;
       expect(hash).toContain('m=2048');
     } finally {
-      await stronger.gh.close();
-      await stronger.app.close();
+      await stronger.close(); // shares the suite's stores, which it leaves open
     }
   });
 
@@ -222,8 +221,7 @@ describe(`accounts (${storageMode()})`, () => {
         .poll(async () => (await other.gh.accounts.findById(user.id))?.name, { timeout: 5000 })
         .toBe('Renamed');
     } finally {
-      await other.gh.close();
-      await other.app.close();
+      await other.close(); // shares the suite's stores, which it leaves open
     }
   });
 });

@@ -48,8 +48,7 @@ describe(`http app (${storageMode()})`, () => {
         (await https.app.inject({ url: '/login' })).headers['strict-transport-security'],
       ).toContain('max-age=');
     } finally {
-      await https.app.close();
-      await https.gh.close();
+      await https.close(); // shares the suite's stores, which it leaves open
     }
   });
 

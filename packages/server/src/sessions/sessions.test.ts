@@ -130,8 +130,7 @@ describe(`sessions (${storageMode()})`, () => {
       expect(await late.gh.sessions.verify(token)).toBeNull();
       expect(await b.gh.sessions.verify(token)).toBeNull();
     } finally {
-      await late.gh.close();
-      await late.app.close();
+      await late.close(); // shares the suite's stores, which it leaves open
     }
   });
 
@@ -142,8 +141,7 @@ describe(`sessions (${storageMode()})`, () => {
     try {
       expect((await restarted.gh.sessions.verify(token))?.userId).toBe(userId);
     } finally {
-      await restarted.gh.close();
-      await restarted.app.close();
+      await restarted.close(); // shares the suite's stores, which it leaves open
     }
   });
 

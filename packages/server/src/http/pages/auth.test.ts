@@ -296,8 +296,7 @@ describe(`registration (${storageMode()})`, () => {
       expect(ok.statusCode).toBe(303);
       expect((await c.get('/')).body).toContain('Nëw Bïe');
     } finally {
-      await open.app.close();
-      await open.gh.close();
+      await open.close(); // shares the suite's stores, which it leaves open
     }
   });
 
@@ -311,8 +310,7 @@ describe(`registration (${storageMode()})`, () => {
       expect(res.statusCode).toBe(403);
       expect(res.body).toContain('Registration is closed');
     } finally {
-      await closed.app.close();
-      await closed.gh.close();
+      await closed.close(); // shares the suite's stores, which it leaves open
     }
   });
 });
