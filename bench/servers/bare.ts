@@ -3,25 +3,14 @@
 // PORT (required) and HOST (default 127.0.0.1) say where to listen.
 
 import { createServer } from 'node:http';
+import { listenAddress, stopWith } from './child.ts';
 
-const port = Number(process.env.PORT);
-if (!Number.isInteger(port) || port <= 0) {
-  process.stderr.write('bare: set PORT\n');
-  process.exit(2);
-}
+const { port, host } = listenAddress('bare');
 
 const server = createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
   res.end('ok');
 });
-server.listen(port, process.env.HOST ?? '127.0.0.1');
+server.listen(port, host);
 
-const stop = () => server.close(() => process.exit(0));
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-
-// Exit if the benchmark that started us is gone (killed before it could stop us).
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.exit(0);
-}, 1000).unref();
+stopWith(() => new Promise<void>((resolve) => server.close(() => resolve())));

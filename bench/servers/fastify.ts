@@ -4,12 +4,9 @@
 // PORT (required) and HOST (default 127.0.0.1) say where to listen.
 
 import Fastify from 'fastify';
+import { listenAddress, stopWith } from './child.ts';
 
-const port = Number(process.env.PORT);
-if (!Number.isInteger(port) || port <= 0) {
-  process.stderr.write('fastify: set PORT\n');
-  process.exit(2);
-}
+const { port, host } = listenAddress('fastify');
 
 const app = Fastify({ logger: false });
 app.get(
@@ -23,14 +20,6 @@ app.get(
   },
   async () => ({ status: 'ok' }),
 );
-await app.listen({ port, host: process.env.HOST ?? '127.0.0.1' });
+await app.listen({ port, host });
 
-const stop = () => void app.close().then(() => process.exit(0));
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-
-// Exit if the benchmark that started us is gone (killed before it could stop us).
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.exit(0);
-}, 1000).unref();
+stopWith(() => app.close());

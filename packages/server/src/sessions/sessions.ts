@@ -125,8 +125,8 @@ export function createSessions(deps: {
     return toLocal(s);
   }
 
-  function expired(s: Session, at: number): boolean {
-    return at >= s.expiresAt || at >= s.lastSeenAt + config.idleTimeoutMs;
+  function expired(lastSeenAt: number, expiresAt: number, at: number): boolean {
+    return at >= expiresAt || at >= lastSeenAt + config.idleTimeoutMs;
   }
 
   /** Writes activity back at most once a minute per session, off the request's path. */
@@ -203,7 +203,7 @@ export function createSessions(deps: {
       // Constant-time: the hash is the secret's only proof.
       if (!s || !verifySecret(parsed.secret, s.hashBytes)) return null;
       const at = now();
-      if (expired(s, at)) {
+      if (expired(s.lastSeenAt, s.expiresAt, at)) {
         await revoke(s.id);
         return null;
       }
@@ -244,18 +244,7 @@ export function createSessions(deps: {
         .where(eq(sessions.userId, userId))
         .orderBy(asc(sessions.createdAt));
       return rows
-        .filter(
-          (r) =>
-            !expired(
-              {
-                ...r,
-                createdAt: 0,
-                lastSeenAt: r.lastSeenAt.getTime(),
-                expiresAt: r.expiresAt.getTime(),
-              },
-              at,
-            ),
-        )
+        .filter((r) => !expired(r.lastSeenAt.getTime(), r.expiresAt.getTime(), at))
         .map((r) => ({
           id: r.id,
           createdAt: r.createdAt,
