@@ -1,0 +1,3 @@
+// gatehouse-client: what a service protected by Gatehouse imports.
+
+export * from './expression.ts';
