@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
 import { createAudit } from './audit/audit.ts';
+import { createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
+import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
+import { createSigningKeys } from './crypto/signing-keys.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -45,6 +48,8 @@ export interface GatehouseOptions {
   passwordParams?: Partial<Argon2Params>;
   throttle?: Partial<ThrottleConfig>;
   now?: () => number;
+  /** The secret key to use instead of the configured one (tests). */
+  secretKey?: SecretKey;
 }
 
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
@@ -66,6 +71,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const oneTimeTokens = createOneTimeTokens({ db, now });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
+  const secretKey = options.secretKey ?? loadSecretKey(config);
+  const signingKeys = createSigningKeys({ db, secretKey, now });
+  const clients = createClients({ db, events, now });
   await events.start();
 
   // Expired sessions are removed in the background; the check refuses them regardless.
@@ -83,6 +91,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     oneTimeTokens,
     throttle,
     audit,
+    secretKey,
+    signingKeys,
+    clients,
+    now,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
       const [d, s] = await Promise.all([database.ping(), kv.ping()]);

@@ -28,6 +28,11 @@ export interface Config {
   /** Fastify's trustProxy: which peers may set X-Forwarded-For. */
   readonly trustProxy: boolean | number | string;
   readonly sessions: { readonly idleTimeoutMs: number; readonly absoluteTimeoutMs: number };
+  /**
+   * The key that encrypts signing keys at rest and signs the OIDC provider's cookies. Every
+   * instance sharing a database needs the same one; without it, one is generated in dataDir.
+   */
+  readonly secretKey: string | null;
   /** The file the settings came from, if any. */
   readonly configFile: string | null;
 }
@@ -183,7 +188,21 @@ const SETTINGS: Setting<keyof Config>[] = [
       return s; // an address list, a CIDR range or 'loopback'
     },
   },
+  {
+    key: 'secretKey',
+    env: 'GATEHOUSE_SECRET_KEY',
+    file: 'secret_key',
+    flag: 'secret-key',
+    parse: secretKey,
+  },
 ];
+
+function secretKey(raw: unknown, name: string): string {
+  const s = str(raw, name);
+  // Never echo the value.
+  if (s.length < 32) fail(name, 'must be at least 32 characters (try: openssl rand -base64 48)');
+  return s;
+}
 
 const SESSION_FILE_KEYS: Record<string, keyof Config['sessions']> = {
   idle_timeout: 'idleTimeoutMs',
@@ -205,6 +224,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   trustProxy: 'loopback',
   sessions: { idleTimeoutMs: 7 * 86_400_000, absoluteTimeoutMs: 30 * 86_400_000 },
+  secretKey: null,
   configFile: null,
 } as const satisfies Config;
 

@@ -7,9 +7,9 @@
 import { hash as oneShotHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-export const TOKEN_KINDS = ['sess', 'api', 'inv', 'rst', 'vfy', 'setup'] as const;
+export const TOKEN_KINDS = ['sess', 'api', 'inv', 'rst', 'vfy', 'setup', 'cs'] as const;
 
-/** sessions, API tokens, invitations, password resets, email verifications, first-admin setup links */
+/** sessions, API tokens, invitations, password resets, email verifications, first-admin setup links, OIDC client secrets */
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 // `gh` is GitHub's namespace; `gth` is ours.

@@ -20,6 +20,7 @@ import { cookiePolicy } from './cookies.ts';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
 import { sendPage } from './form.ts';
 import { healthRoutes } from './health.ts';
+import { createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
 import { securityPlugin } from './security.ts';
@@ -27,6 +28,13 @@ import { sessionPlugin } from './session-plugin.ts';
 import { staticRoutes } from './static.ts';
 import { viewUser } from './view-user.ts';
 import { messagePage } from './views/pages.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The mounted OIDC provider and its published documents. */
+    oidc: OidcState;
+  }
+}
 
 /** Forms are small; anything bigger is refused before it is parsed. */
 export const BODY_LIMIT = 64 * 1024;
@@ -157,5 +165,9 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
   await app.register(meApi, { sessionCookie: cookies.session });
+  const oidc = await createOidcState({ gh, cookies });
+  app.decorate('oidc', oidc);
+  app.addHook('onClose', async () => oidc.close());
+  await app.register(oidcRoutes, { gh, oidc });
   return app;
 }

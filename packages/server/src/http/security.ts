@@ -16,6 +16,18 @@ import { HttpError } from './errors.ts';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * For pages whose form submission ends in a redirect to another site (sign-in and consent on the
+ * way back to an OIDC client or a forward-auth-protected host): browsers apply form-action to
+ * every redirect after the submission, so 'self' alone would stop the member at our door.
+ */
+export function allowFormRedirects(reply: FastifyReply) {
+  reply.header(
+    'content-security-policy',
+    CONTENT_SECURITY_POLICY.replace("form-action 'self'", "form-action 'self' https: http:"),
+  );
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The CSRF token for forms rendered in this response; minted on first use. */
@@ -47,7 +59,6 @@ export const securityPlugin = fp(
     });
 
     const headers: Record<string, string> = {
-      'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
@@ -61,6 +72,9 @@ export const securityPlugin = fp(
     // the CSRF cookie when this response's page minted a token.
     app.addHook('onSend', (request, reply, payload, done) => {
       reply.headers(headers);
+      if (!reply.hasHeader('content-security-policy')) {
+        reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      }
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       if (request.csrfMinted) {
         reply.setCookie(cookies.csrf, request.csrfMinted, {

@@ -144,20 +144,26 @@ export function createSessions(deps: {
   }
 
   /** Ends sessions everywhere: tombstones first, so no cache can bring them back. */
-  async function end(userId: string, ids: string[]) {
+  async function end(userId: string, ids: string[], replacedBy?: string) {
     if (ids.length === 0) return;
     forget(ids);
     await Promise.all(ids.map((id) => kv.set(tombKey(id), '1', config.absoluteTimeoutMs)));
     await kv.del(...ids.map(kvKey));
-    await events.emit({ type: 'sessions.revoked', userId, sessionIds: ids });
+    await events.emit({
+      type: 'sessions.revoked',
+      userId,
+      sessionIds: ids,
+      ...(replacedBy ? { replacedBy } : {}),
+    });
   }
 
-  async function revoke(id: string): Promise<boolean> {
+  /** Ends a session; `replacedBy` names the session that replaces it (same member, same browser). */
+  async function revoke(id: string, replacedBy?: string): Promise<boolean> {
     const [row] = await db
       .delete(sessions)
       .where(eq(sessions.id, id))
       .returning({ userId: sessions.userId });
-    if (row) await end(row.userId, [id]);
+    if (row) await end(row.userId, [id], replacedBy);
     return row !== undefined;
   }
 

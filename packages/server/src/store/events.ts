@@ -5,10 +5,14 @@
 import type { Kv, Unsubscribe } from './kv.ts';
 
 export type GatehouseEvent =
-  | { type: 'sessions.revoked'; userId: string; sessionIds: string[] }
-  | { type: 'user.changed'; userId: string };
+  /** `replacedBy`: the member signed in again in the same browser; that session carries on. */
+  | { type: 'sessions.revoked'; userId: string; sessionIds: string[]; replacedBy?: string }
+  | { type: 'user.changed'; userId: string }
+  | { type: 'clients.changed'; clientId: string }
+  | { type: 'keys.rotated' };
 
-type Handler = (event: GatehouseEvent) => void;
+/** `local` is true on the instance that emitted the event: work to do once, not per instance. */
+type Handler = (event: GatehouseEvent, local: boolean) => void;
 
 export interface EventBus {
   /** Applies the event locally, then tells every other instance. */
@@ -26,10 +30,10 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
   const origin = crypto.randomUUID();
   let unsubscribe: Unsubscribe | null = null;
 
-  function dispatch(event: GatehouseEvent) {
+  function dispatch(event: GatehouseEvent, local: boolean) {
     for (const handler of handlers) {
       try {
-        handler(event);
+        handler(event, local);
       } catch (err) {
         deps.onError?.(err);
       }
@@ -38,7 +42,7 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
 
   return {
     async emit(event) {
-      dispatch(event);
+      dispatch(event, true);
       await deps.kv.publish(CHANNEL, JSON.stringify({ origin, event }));
     },
     on(handler) {
@@ -54,7 +58,7 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
           return;
         }
         if (parsed.origin !== origin && parsed.event && typeof parsed.event.type === 'string') {
-          dispatch(parsed.event);
+          dispatch(parsed.event, false);
         }
       });
     },

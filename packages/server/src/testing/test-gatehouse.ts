@@ -17,6 +17,9 @@ import { createRedisKv, deleteKeysWithPrefix } from '../store/kv-redis.ts';
 /** Fast argon2 parameters for tests that do not measure hashing itself. */
 export const TEST_PASSWORD_PARAMS = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+/** Every test instance shares one secret key, so instances sharing stores read each other's keys. */
+export const TEST_SECRET_KEY = 'gatehouse-test-secret-key-0123456789abcdef';
+
 export const testDatabaseUrl = () => process.env.GATEHOUSE_TEST_DATABASE_URL || null;
 export const testRedisUrl = () => process.env.GATEHOUSE_TEST_REDIS_URL || null;
 export const storageMode = () => (testDatabaseUrl() ? 'postgres+redis' : 'pglite+memory');
@@ -95,7 +98,11 @@ export interface TestGatehouseOptions extends Omit<GatehouseOptions, 'stores'> {
 export async function createTestGatehouse(options: TestGatehouseOptions = {}) {
   const ownStores = !options.stores;
   const stores = options.stores ?? (await createTestStores());
-  const config = makeConfig({ logLevel: 'silent', ...options.overrides });
+  const config = makeConfig({
+    logLevel: 'silent',
+    secretKey: TEST_SECRET_KEY,
+    ...options.overrides,
+  });
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const gh = await createGatehouse(config, {
     passwordParams: TEST_PASSWORD_PARAMS,

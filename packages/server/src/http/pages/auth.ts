@@ -9,6 +9,7 @@ import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cook
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { safeReturnTo } from '../return-to.ts';
+import { allowFormRedirects } from '../security.ts';
 import { viewUser } from '../view-user.ts';
 import {
   loginPage,
@@ -30,11 +31,16 @@ export async function authPages(
 
   /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
-    if (request.session) await gh.sessions.revoke(request.session.id);
-    const { token } = await gh.sessions.create(userId, {
+    const { token, session } = await gh.sessions.create(userId, {
       ip: clientAddress(request),
       userAgent: request.headers['user-agent'] ?? null,
     });
+    // Every sign-in gets a new session id; the old one ends. Signing in again as the same
+    // member (prompt=login) keeps what hangs off the session, such as OIDC sign-ins.
+    if (request.session) {
+      const same = request.session.userId === userId;
+      await gh.sessions.revoke(request.session.id, same ? session.id : undefined);
+    }
     setSessionCookie(reply, cookies, token);
     await gh.audit.record({
       actorId: userId,
@@ -63,13 +69,18 @@ export async function authPages(
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const returnTo = safeReturnTo(query.return_to, config.issuer);
-    if (request.user) return reply.redirect(returnTo, 303);
+    // prompt=login (an OIDC client asking for a fresh sign-in) shows the form even when signed in.
+    const forced = query.prompt === 'login';
+    if (request.user && !forced) return reply.redirect(returnTo, 303);
+    const hint = typeof query.login_hint === 'string' ? query.login_hint.slice(0, 200) : '';
+    allowFormRedirects(reply);
     return sendPage(
       reply,
       loginPage({
         csrfToken: request.csrfToken(),
         returnTo: returnTo === '/' ? null : returnTo,
         registrationOpen: config.registration === 'open',
+        username: hint || (forced ? request.user?.username : undefined),
       }),
     );
   });
@@ -78,6 +89,7 @@ export async function authPages(
     const login = formField(request.body, 'username').trim();
     const password = formField(request.body, 'password');
     const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer);
+    allowFormRedirects(reply);
     const again = (status: number, error: string) =>
       sendPage(
         reply,

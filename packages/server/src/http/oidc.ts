@@ -1,0 +1,436 @@
+// The OIDC provider inside the Fastify app: oidc-provider answers everything under /oidc/
+// (mounted as its documentation shows for frameworks without connect middleware: the raw
+// request and response are handed over, the body left unread for the provider to parse).
+// Gatehouse serves discovery and the JWKS itself, precomputed with an ETag, and runs the
+// interactions: sign-in through the Gatehouse session and the consent page.
+
+import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import inject from 'light-my-request';
+import type Provider from 'oidc-provider';
+import type { KeySet } from '../crypto/signing-keys.ts';
+import type { Gatehouse } from '../gatehouse.ts';
+import {
+  createProvider,
+  KEY_RETENTION_MS,
+  OIDC_PREFIX,
+  type OidcHooks,
+  type OidcProvider,
+} from '../oidc/provider.ts';
+import { oidcConsents } from '../oidc/tables.ts';
+import { clientAddress } from './client-address.ts';
+import type { CookiePolicy } from './cookies.ts';
+import { HttpError } from './errors.ts';
+import { formField, sendPage } from './form.ts';
+import { allowFormRedirects } from './security.ts';
+import { viewUser } from './view-user.ts';
+import {
+  consentPage,
+  deviceConfirmPage,
+  deviceDonePage,
+  deviceInputPage,
+  loggedOutPage,
+  logoutConfirmPage,
+} from './views/oidc-pages.ts';
+import { messagePage } from './views/pages.ts';
+
+export { KEY_RETENTION_MS };
+
+interface Published {
+  body: string;
+  etag: string;
+}
+
+function publish(value: unknown): Published {
+  const body = JSON.stringify(value);
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name)
+      return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+export interface OidcOptions {
+  gh: Gatehouse;
+  cookies: CookiePolicy;
+  /** Group paths and permissions for claims; the access subsystem provides them. */
+  groupsOf?: (userId: string) => Promise<string[]>;
+  permissionsOf?: (userId: string) => Promise<string[]>;
+  mayUse?: (userId: string, rule: string | null) => Promise<boolean>;
+}
+
+/**
+ * Builds the provider from the current keys and rebuilds it when keys rotate (on any instance).
+ * Returns the live state the routes read on every request.
+ */
+export async function createOidcState(opts: OidcOptions) {
+  const { gh, cookies } = opts;
+  const hooks: OidcHooks = {
+    groupsOf: opts.groupsOf ?? (async () => []),
+    permissionsOf:
+      opts.permissionsOf ??
+      (async (userId) => [...((await gh.accounts.findById(userId))?.permissions ?? [])]),
+    mayUse: opts.mayUse ?? (async () => true),
+    async sessionOf(cookieHeader) {
+      const token = readCookie(cookieHeader, cookies.session);
+      if (!token) return null;
+      const session = await gh.sessions.verify(token);
+      if (!session) return null;
+      const user = await gh.accounts.findById(session.userId);
+      if (!user || user.disabled) return null;
+      return session;
+    },
+    pages: {
+      error: (out) =>
+        messagePage({
+          title: 'This sign-in cannot continue',
+          message: `${out.error_description ?? 'The request was not valid.'} Go back to the service and try again.`,
+          user: null,
+          csrfToken: '',
+          status: 400,
+          action: { href: '/', label: 'Go to the home page' },
+        }).value,
+      logout: (form, clientName) => logoutConfirmPage(form, clientName).value,
+      loggedOut: (clientName) => loggedOutPage(clientName).value,
+      deviceInput: (form, error) => deviceInputPage(form, error).value,
+      deviceConfirm: (form, name, code) => deviceConfirmPage(form, name, code).value,
+      deviceDone: (name) => deviceDonePage(name).value,
+    },
+  };
+
+  const state = {
+    current: null as unknown as OidcProvider,
+    discovery: null as unknown as Published,
+    jwks: null as unknown as Published,
+    keysVersion: '',
+  };
+
+  async function build(keys: KeySet) {
+    const built = createProvider(gh, keys, hooks);
+    wireProvider(built.provider);
+    const issuer = new URL(gh.config.issuer);
+    const res = await inject(built.provider.callback() as never, {
+      method: 'GET',
+      url: '/.well-known/openid-configuration',
+      headers: { host: issuer.host, 'x-forwarded-proto': issuer.protocol.slice(0, -1) },
+    });
+    if (res.statusCode !== 200)
+      throw new Error(`the provider's discovery answered ${res.statusCode}`);
+    const discovery = JSON.parse(res.body) as Record<string, unknown>;
+    state.current = built;
+    state.discovery = publish(discovery);
+    state.jwks = publish(keys.published);
+    state.keysVersion = keys.version;
+  }
+
+  function wireProvider(provider: Provider) {
+    provider.on('server_error', (_ctx, err) => gh.logger.error({ err }, 'OIDC provider error'));
+    // The provider's own logout (RP-initiated) ends the Gatehouse session in that browser too.
+    provider.on('end_session.success', (ctx) => {
+      hooks
+        .sessionOf(ctx.get('cookie'))
+        .then((session) => (session ? gh.sessions.revoke(session.id) : false))
+        .catch((err) => gh.logger.error({ err }, 'ending the Gatehouse session failed'));
+    });
+  }
+
+  /** Back-channel logout to every client of the provider session, then its tokens and grants. */
+  async function endProviderSession(uid: string) {
+    const { provider, adapters } = state.current;
+    const session = await provider.Session.findByUid(uid);
+    if (!session) return;
+    const accountId = session.accountId;
+    for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+      const client = await provider.Client.find(clientId).catch(() => undefined);
+      if (accountId && client?.backchannelLogoutUri) {
+        await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
+          .backchannelLogout(accountId, authorization.sid)
+          .catch((err: unknown) =>
+            gh.logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
+          );
+      }
+      if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
+    }
+    await session.destroy();
+  }
+
+  gh.events.on((event, local) => {
+    if (event.type === 'keys.rotated') {
+      gh.signingKeys
+        .load()
+        .then((keys) => (keys.version === state.keysVersion ? undefined : build(keys)))
+        .catch((err) => gh.logger.error({ err }, 'reloading signing keys failed'));
+      return;
+    }
+    if (event.type === 'clients.changed') {
+      state.current.rows.delete(event.clientId);
+      state.current.metadataCache.delete(event.clientId);
+      return;
+    }
+    // Work done once, by the instance where the session ended.
+    if (!local) return;
+    if (event.type === 'sessions.revoked' && event.replacedBy) {
+      const { kv } = gh.stores;
+      const to = event.replacedBy;
+      for (const id of event.sessionIds) {
+        kv.get(`oidc:session-of:${id}`)
+          .then(async (uid) => {
+            if (!uid) return;
+            await kv.set(`oidc:session-of:${to}`, uid, gh.config.sessions.absoluteTimeoutMs);
+            await kv.del(`oidc:session-of:${id}`);
+          })
+          .catch((err) => gh.logger.error({ err }, 'moving the provider session failed'));
+      }
+    } else if (event.type === 'sessions.revoked') {
+      for (const id of event.sessionIds) {
+        gh.stores.kv
+          .get(`oidc:session-of:${id}`)
+          .then((uid) => (uid ? endProviderSession(uid) : undefined))
+          .catch((err) => gh.logger.error({ err }, 'ending the provider session failed'));
+      }
+    }
+    if (event.type === 'user.changed') {
+      gh.accounts
+        .findById(event.userId)
+        .then(async (user) => {
+          if (user && !user.disabled) return;
+          for (const s of await state.current.adapters.sessionsOf(event.userId)) {
+            if (typeof s.uid === 'string') await endProviderSession(s.uid);
+          }
+        })
+        .catch((err) =>
+          gh.logger.error({ err }, "ending a disabled member's provider sessions failed"),
+        );
+    }
+  });
+
+  await gh.signingKeys.ensure();
+  await build(await gh.signingKeys.load());
+
+  // Expired durable records go in the background.
+  const purge = setInterval(
+    () =>
+      state.current.adapters
+        .purgeExpired()
+        .catch((err) => gh.logger.error({ err }, 'purge failed')),
+    3_600_000,
+  );
+  purge.unref();
+
+  return {
+    state,
+    hooks,
+    endProviderSession,
+    close() {
+      clearInterval(purge);
+    },
+  };
+}
+
+export type OidcState = Awaited<ReturnType<typeof createOidcState>>;
+
+/** Seconds since the epoch, as OIDC counts auth_time. */
+const epoch = (ms: number) => Math.floor(ms / 1000);
+
+export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oidc: OidcState }) {
+  const { gh, oidc } = opts;
+  const { state } = oidc;
+
+  function sendPublished(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    doc: Published,
+    maxAge: number,
+  ) {
+    reply
+      .header('etag', doc.etag)
+      .header('cache-control', `public, max-age=${maxAge}`)
+      .header('access-control-allow-origin', '*')
+      .type('application/json; charset=utf-8');
+    if (request.headers['if-none-match'] === doc.etag) return reply.code(304).send();
+    return reply.send(doc.body);
+  }
+
+  app.get('/.well-known/openid-configuration', (request, reply) =>
+    sendPublished(request, reply, state.discovery, 300),
+  );
+  // Short enough that a relying party sees the next key well before a rotation promotes it.
+  app.get(`${OIDC_PREFIX}/jwks`, (request, reply) =>
+    sendPublished(request, reply, state.jwks, 300),
+  );
+
+  // Everything else under /oidc/ is the provider's. The body is left for the provider to read.
+  await app.register(async (mounted) => {
+    mounted.removeAllContentTypeParsers();
+    mounted.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    mounted.all(`${OIDC_PREFIX}/*`, (request, reply) => {
+      reply.hijack();
+      state.current.provider.callback()(request.raw, reply.raw);
+    });
+  });
+
+  await app.register(async (pages) => {
+    pages.get<{ Params: { uid: string } }>(
+      `${OIDC_PREFIX}/interaction/:uid`,
+      async (request, reply) => {
+        const { provider } = state.current;
+        let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+        try {
+          details = await provider.interactionDetails(request.raw, reply.raw);
+        } catch {
+          throw new HttpError('BAD_REQUEST', {
+            message:
+              'This sign-in link has expired or was already used. Go back to the service and start again.',
+          });
+        }
+        if (details.uid !== request.params.uid)
+          throw new HttpError('BAD_REQUEST', { message: 'This sign-in link does not match.' });
+        const { prompt, params } = details;
+        const user = request.user;
+        const session = request.session;
+
+        if (prompt.name === 'login') {
+          // A fresh sign-in is needed for prompt=login, or when the session is older than max_age.
+          // The time we sent the member to sign in again is kept (to the millisecond), so the
+          // sign-in that follows satisfies it and a max_age of 0 does not loop.
+          const maxAge = params.max_age === undefined ? null : Number(params.max_age);
+          const wantsFresh =
+            session !== null &&
+            (prompt.reasons.includes('login_prompt') ||
+              (maxAge !== null &&
+                Number.isFinite(maxAge) &&
+                gh.now() - session.createdAt > maxAge * 1000));
+          const markerKey = `oidc:reauth:${details.uid}`;
+          let tooOld = false;
+          if (wantsFresh) {
+            const marker = Number((await gh.stores.kv.get(markerKey)) ?? Number.NaN);
+            tooOld = !(session.createdAt >= marker);
+            if (tooOld) await gh.stores.kv.set(markerKey, String(gh.now()), 3_600_000);
+          }
+          if (!user || !session || tooOld) {
+            const query = new URLSearchParams({ return_to: request.url });
+            if (tooOld) query.set('prompt', 'login');
+            if (typeof params.login_hint === 'string') query.set('login_hint', params.login_hint);
+            return reply.redirect(`/login?${query}`, 303);
+          }
+          reply.hijack();
+          return provider.interactionFinished(
+            request.raw,
+            reply.raw,
+            { login: { accountId: user.id, ts: epoch(session.createdAt), amr: ['pwd'] } },
+            { mergeWithLastSubmission: false },
+          );
+        }
+
+        if (!user || user.id !== details.session?.accountId) {
+          return reply.redirect(`/login?${new URLSearchParams({ return_to: request.url })}`, 303);
+        }
+        const clientId = String(params.client_id);
+        const row = await state.current.clientRow(clientId);
+        const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+        allowFormRedirects(reply);
+        return sendPage(
+          reply,
+          consentPage({
+            user: viewUser(user)!,
+            csrfToken: request.csrfToken(),
+            uid: details.uid,
+            clientName: row?.name ?? 'A service',
+            logoUri: row?.logoUri ?? null,
+            scopes: missing.length ? missing : String(params.scope ?? 'openid').split(' '),
+          }),
+        );
+      },
+    );
+
+    pages.post<{ Params: { uid: string } }>(
+      `${OIDC_PREFIX}/interaction/:uid/consent`,
+      { preHandler: app.checkCsrf },
+      async (request, reply) => {
+        const { provider } = state.current;
+        let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+        try {
+          details = await provider.interactionDetails(request.raw, reply.raw);
+        } catch {
+          throw new HttpError('BAD_REQUEST', {
+            message: 'This sign-in has expired. Go back to the service and start again.',
+          });
+        }
+        const user = request.user;
+        if (!user || details.prompt.name !== 'consent' || details.session?.accountId !== user.id) {
+          throw new HttpError('BAD_REQUEST', {
+            message: 'This consent request is not yours or has already been answered.',
+          });
+        }
+        const decision = formField(request.body, 'decision');
+        reply.hijack();
+        if (decision !== 'allow') {
+          return provider.interactionFinished(
+            request.raw,
+            reply.raw,
+            { error: 'access_denied', error_description: 'The member did not allow access' },
+            { mergeWithLastSubmission: false },
+          );
+        }
+        const { params, prompt, grantId } = details;
+        const clientId = String(params.client_id);
+        const grant = grantId
+          ? await provider.Grant.find(grantId)
+          : new provider.Grant({ accountId: user.id, clientId });
+        if (!grant)
+          throw new HttpError('BAD_REQUEST', {
+            message: 'This sign-in has expired. Go back to the service and start again.',
+          });
+        const missingScope = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+        if (missingScope.length) grant.addOIDCScope(missingScope.join(' '));
+        const missingClaims = (prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
+        if (missingClaims.length) grant.addOIDCClaims(missingClaims);
+        const missingResource = (prompt.details.missingResourceScopes ?? {}) as Record<
+          string,
+          string[]
+        >;
+        for (const [indicator, scopes] of Object.entries(missingResource)) {
+          grant.addResourceScope(indicator, scopes.join(' '));
+        }
+        const savedGrantId = await grant.save();
+        // Remember the answer for next time (the union of what was ever allowed).
+        const granted = String(grant.getOIDCScope() ?? '')
+          .split(' ')
+          .filter(Boolean);
+        const db = gh.stores.database.db;
+        const [stored] = await db
+          .select({ scopes: oidcConsents.scopes })
+          .from(oidcConsents)
+          .where(and(eq(oidcConsents.userId, user.id), eq(oidcConsents.clientId, clientId)));
+        const scopes = [...new Set([...(stored?.scopes ?? []), ...granted])];
+        await db
+          .insert(oidcConsents)
+          .values({ userId: user.id, clientId, scopes })
+          .onConflictDoUpdate({
+            target: [oidcConsents.userId, oidcConsents.clientId],
+            set: { scopes, grantedAt: new Date(gh.now()) },
+          });
+        await gh.audit.record({
+          actorId: user.id,
+          action: 'oidc.consent',
+          target: `client:${clientId}`,
+          ip: clientAddress(request),
+          details: { scopes },
+        });
+        return provider.interactionFinished(
+          request.raw,
+          reply.raw,
+          { consent: { grantId: savedGrantId } },
+          { mergeWithLastSubmission: true },
+        );
+      },
+    );
+  });
+}

@@ -1,0 +1,387 @@
+// The configuration of oidc-provider: Gatehouse's stores, accounts, keys, clients and one
+// session. We configure the library and do not hand-write protocol handling; the few places
+// where Gatehouse's rules meet the provider are marked.
+//
+// One session: the provider's login prompt gains a check that the Gatehouse session cookie
+// belongs to the provider session's account. A member signed in to Gatehouse passes through
+// the interaction without being asked anything; a member signed out of Gatehouse is asked to
+// sign in again even if the provider still remembers them.
+
+import { and, eq } from 'drizzle-orm';
+import Provider, {
+  type Configuration,
+  errors,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { ClientRow } from '../clients/clients.ts';
+import { generateSecretToken } from '../crypto/secret-tokens.ts';
+import type { KeySet } from '../crypto/signing-keys.ts';
+import type { Gatehouse } from '../gatehouse.ts';
+import { createLru } from '../store/lru.ts';
+import { adapterFactory } from './adapter.ts';
+import { oidcConsents } from './tables.ts';
+
+export const OIDC_PREFIX = '/oidc';
+export const ROUTES = {
+  authorization: `${OIDC_PREFIX}/auth`,
+  backchannel_authentication: `${OIDC_PREFIX}/backchannel`,
+  code_verification: `${OIDC_PREFIX}/device`,
+  device_authorization: `${OIDC_PREFIX}/device/auth`,
+  end_session: `${OIDC_PREFIX}/session/end`,
+  introspection: `${OIDC_PREFIX}/token/introspection`,
+  jwks: `${OIDC_PREFIX}/jwks`,
+  pushed_authorization_request: `${OIDC_PREFIX}/request`,
+  registration: `${OIDC_PREFIX}/reg`,
+  revocation: `${OIDC_PREFIX}/token/revocation`,
+  token: `${OIDC_PREFIX}/token`,
+  userinfo: `${OIDC_PREFIX}/me`,
+} as const;
+
+/** Token lifetimes in seconds; documented in docs/integrators/oidc.md. */
+export const TTL = {
+  AccessToken: 3600,
+  AuthorizationCode: 60,
+  ClientCredentials: 3600,
+  DeviceCode: 600,
+  IdToken: 3600,
+  Interaction: 3600,
+  RefreshToken: 30 * 86_400,
+  Grant: 30 * 86_400,
+  Session: 30 * 86_400,
+  PushedAuthorizationRequest: 60,
+} as const;
+/** The longest a token signed by a key can live: retired keys stay published this long. */
+export const KEY_RETENTION_MS =
+  Math.max(TTL.AccessToken, TTL.IdToken, TTL.ClientCredentials) * 1000 + 86_400_000;
+
+const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'preferred_username', 'picture', 'updated_at'],
+  email: ['email', 'email_verified'],
+  groups: ['groups'],
+};
+
+export interface OidcHooks {
+  /** The member's effective group paths (the access-groups subsystem fills this). */
+  groupsOf(userId: string): Promise<string[]>;
+  /** The member's permission strings. */
+  permissionsOf(userId: string): Promise<string[]>;
+  /** Whether the member passes a client's access rule (null rule: every member). */
+  mayUse(userId: string, rule: string | null): Promise<boolean>;
+  /** The Gatehouse session behind a request, from its cookie. */
+  sessionOf(
+    cookieHeader: string | undefined,
+  ): Promise<{ id: string; userId: string; createdAt: number } | null>;
+  /** Pages the provider renders itself, in Gatehouse's look. */
+  pages: {
+    error(out: { error?: string; error_description?: string }): string;
+    logout(form: string, clientName: string | null): string;
+    loggedOut(clientName: string | null): string;
+    deviceInput(form: string, error: string | null): string;
+    deviceConfirm(form: string, clientName: string, userCode: string): string;
+    deviceDone(clientName: string): string;
+  };
+}
+
+export function clientMetadata(row: ClientRow): Record<string, unknown> {
+  return {
+    ...row.metadata,
+    client_id: row.id,
+    // The hash stands in for the secret; compareClientSecret (below) checks presented secrets against it.
+    ...(row.secretHash ? { client_secret: `sha256:${row.secretHash}` } : {}),
+    client_name: row.name,
+    ...(row.logoUri ? { logo_uri: row.logoUri } : {}),
+    redirect_uris: row.redirectUris,
+    post_logout_redirect_uris: row.postLogoutRedirectUris,
+    grant_types: row.grantTypes,
+    response_types: row.responseTypes,
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod,
+    scope: row.scopes.join(' '),
+  };
+}
+
+export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
+  const { config } = gh;
+  const rows = createLru<ClientRow | null>({ max: 1000, ttlMs: 60_000 });
+  const metadataCache = createLru<Record<string, unknown> | null>({ max: 1000, ttlMs: 60_000 });
+  const adapters = adapterFactory({
+    db: gh.stores.database.db,
+    kv: gh.stores.kv,
+    clients: gh.clients,
+    clientCache: metadataCache as never,
+    clientMetadata: clientMetadata as never,
+    now: gh.now,
+  });
+  // Remembers which provider session a Gatehouse session created, for back-channel logout.
+  const recorded = createLru<true>({ max: 10_000, ttlMs: 3_600_000 });
+
+  async function clientRow(clientId: string) {
+    let row = rows.get(clientId);
+    if (row === undefined) {
+      row = await gh.clients.row(clientId);
+      rows.set(clientId, row);
+    }
+    return row;
+  }
+
+  const { Prompt, Check, base } = interactionPolicy;
+  const policy = base();
+  const login = policy.get('login') as InstanceType<typeof Prompt>;
+  login.checks.add(
+    new Check(
+      'gatehouse_session',
+      'The Gatehouse session does not belong to this account',
+      async (ctx) => {
+        const session = await hooks.sessionOf(ctx.get('cookie'));
+        const accountId = ctx.oidc.session?.accountId;
+        if (!session || session.userId !== accountId) return Check.REQUEST_PROMPT;
+        const uid = ctx.oidc.session!.uid;
+        const key = `${session.id}:${uid}`;
+        if (!recorded.get(key)) {
+          recorded.set(key, true);
+          await gh.stores.kv.set(
+            `oidc:session-of:${session.id}`,
+            uid,
+            config.sessions.absoluteTimeoutMs,
+          );
+        }
+        return Check.NO_NEED_TO_PROMPT;
+      },
+    ),
+  );
+
+  async function findAccount(_ctx: KoaContextWithOIDC, sub: string) {
+    const user = await gh.accounts.findById(sub);
+    if (!user || user.disabled) return undefined;
+    return {
+      accountId: user.id,
+      async claims(_use: string, scope: string) {
+        const scopes = new Set(scope.split(' '));
+        return {
+          sub: user.id,
+          ...(scopes.has('profile')
+            ? {
+                name: user.name ?? user.username,
+                preferred_username: user.username,
+                ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
+              }
+            : {}),
+          ...(scopes.has('email') ? { email: user.email, email_verified: user.emailVerified } : {}),
+          ...(scopes.has('groups') ? { groups: await hooks.groupsOf(user.id) } : {}),
+        };
+      },
+    };
+  }
+
+  const configuration: Configuration = {
+    adapter: adapters.factory as never,
+    findAccount: findAccount as never,
+    claims: SCOPE_CLAIMS,
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    responseTypes: [
+      'code',
+      'id_token',
+      'id_token token',
+      'code id_token',
+      'code token',
+      'code id_token token',
+      'none',
+    ],
+    jwks: { keys: keys.provider as never },
+    cookies: {
+      keys: [gh.secretKey.derive('oidc-cookies').toString('base64url')],
+      // Secure whenever the issuer is https (behind a TLS proxy the provider trusts
+      // X-Forwarded-Proto); an http issuer (localhost) cannot carry Secure cookies through koa.
+      long: { signed: true, secure: config.issuer.startsWith('https:'), sameSite: 'lax' },
+      short: { signed: true, secure: config.issuer.startsWith('https:'), sameSite: 'lax' },
+    },
+    routes: ROUTES,
+    ttl: TTL,
+    pkce: {
+      // Public clients must use PKCE (S256 is the only method oidc-provider accepts); confidential
+      // clients may.
+      required: (_ctx, client) => client.clientAuthMethod === 'none',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      introspectionSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      authorizationSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    conformIdTokenClaims: false,
+    // Outgoing requests (back-channel logout, client JWKS URIs) go to URLs an administrator
+    // registered, and a community's services often live on a private network, so oidc-provider's
+    // refusal of special-use addresses is lifted. A 2.5 s timeout and body limits still apply.
+    fetch: (url, options) => {
+      const { dispatcher: _ssrf, ...rest } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `${OIDC_PREFIX}/interaction/${interaction.uid}`,
+    },
+    rotateRefreshToken: true,
+    // Refresh tokens for every client allowed the grant (not only with offline_access): the
+    // service's lease is renewed with them, and they end with the Gatehouse session.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client may introspect its own tokens, and any confidential client may introspect an
+        // access token meant for it as a resource server.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (client.clientAuthMethod === 'none') return false;
+          if (token.clientId && token.clientId !== client.clientId) {
+            const aud = (token as unknown as { aud?: string | string[] }).aud;
+            return Array.isArray(aud) ? aud.includes(client.clientId) : aud === client.clientId;
+          }
+          return true;
+        },
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: async (ctx, form, _out, err) => {
+          ctx.type = 'html';
+          ctx.body = hooks.pages.deviceInput(
+            form,
+            err ? 'That code is not valid or has expired. Check it and try again.' : null,
+          );
+        },
+        userCodeConfirmSource: async (ctx, form, client, _info, userCode) => {
+          ctx.type = 'html';
+          ctx.body = hooks.pages.deviceConfirm(
+            form,
+            client.clientName ?? client.clientId,
+            userCode,
+          );
+        },
+        successSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = hooks.pages.deviceDone(ctx.oidc.client?.clientName ?? 'the device');
+        },
+      },
+      pushedAuthorizationRequests: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = hooks.pages.logout(form, ctx.oidc.client?.clientName ?? null);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = hooks.pages.loggedOut(ctx.oidc.client?.clientName ?? null);
+        },
+      },
+      registration: {
+        enabled: true,
+        initialAccessToken: true,
+        idFactory: () => crypto.randomUUID(),
+        secretFactory: () => generateSecretToken('cs').token,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? (undefined as never),
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resourceIndicator) => {
+          let url: URL;
+          try {
+            url = new URL(resourceIndicator);
+          } catch {
+            throw new errors.InvalidTarget('the resource indicator must be an absolute URL');
+          }
+          if (url.hash)
+            throw new errors.InvalidTarget('the resource indicator must not contain a fragment');
+          return {
+            scope: 'openid profile email groups',
+            audience: resourceIndicator,
+            accessTokenTTL: TTL.AccessToken,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const t = token as unknown as { accountId?: string; resourceServer?: unknown; sid?: string };
+      if (!t.accountId || !t.resourceServer) return undefined;
+      const user = await gh.accounts.findById(t.accountId);
+      if (!user) return undefined;
+      return {
+        preferred_username: user.username,
+        name: user.name ?? user.username,
+        email: user.email,
+        ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
+        groups: await hooks.groupsOf(user.id),
+        permissions: await hooks.permissionsOf(user.id),
+        ...(t.sid ? { sid: t.sid } : {}),
+      };
+    },
+    loadExistingGrant: async (ctx) => {
+      const client = ctx.oidc.client!;
+      const accountId = ctx.oidc.session!.accountId!;
+      const row = await clientRow(client.clientId);
+      if (!row || !(await hooks.mayUse(accountId, row.accessRule))) {
+        throw new errors.AccessDenied(
+          `Your account may not sign in to ${client.clientName ?? 'this service'}`,
+        );
+      }
+      const grantId =
+        ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(client.clientId);
+      if (grantId) {
+        const existing = await ctx.oidc.provider.Grant.find(grantId);
+        if (existing) return existing;
+      }
+      const requested = String(ctx.oidc.params?.scope ?? 'openid').split(' ');
+      let consented: string[];
+      if (row.firstParty) {
+        consented = requested;
+      } else {
+        const [stored] = await gh.stores.database.db
+          .select({ scopes: oidcConsents.scopes })
+          .from(oidcConsents)
+          .where(and(eq(oidcConsents.userId, accountId), eq(oidcConsents.clientId, row.id)));
+        if (!stored) return undefined;
+        consented = stored.scopes;
+      }
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+      grant.addOIDCScope(requested.filter((s) => consented.includes(s)).join(' '));
+      const resource = ctx.oidc.params?.resource;
+      if (typeof resource === 'string')
+        grant.addResourceScope(resource, requested.filter((s) => consented.includes(s)).join(' '));
+      await grant.save();
+      return grant;
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = hooks.pages.error(out);
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy !== false;
+  // Secrets are stored hashed: compare a presented secret with the stored hash in constant time.
+  const Client = provider.Client as unknown as {
+    prototype: { compareClientSecret: (s: string) => Promise<boolean> };
+  };
+  Client.prototype.compareClientSecret = async function compareClientSecret(
+    this: { clientId: string; clientSecret?: string },
+    presented: string,
+  ) {
+    const stored = this.clientSecret;
+    if (!stored?.startsWith('sha256:')) return false;
+    return gh.clients.checkSecret({ id: this.clientId, secretHash: stored.slice(7) }, presented);
+  };
+
+  return { provider, adapters, clientRow, rows, metadataCache };
+}
+
+export type OidcProvider = ReturnType<typeof createProvider>;

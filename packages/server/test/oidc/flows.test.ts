@@ -1,0 +1,692 @@
+// Every OIDC flow Gatehouse offers, driven by openid-client (a relying party we did not write)
+// with headless Chromium as the member's browser: sign-in through /login, ID token checks
+// (signature, iss, aud, nonce, at_hash / c_hash), userinfo, refresh, introspection,
+// revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
+
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientInput } from '../../src/clients/clients.ts';
+import {
+  launchBrowser,
+  newContext,
+  type ServedGatehouse,
+  serveTestGatehouse,
+} from '../browser/chromium.ts';
+import { authorize, type RelyingPartyServer, startRelyingParty } from './rp.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+let browser: Browser;
+let served: ServedGatehouse;
+let rp: RelyingPartyServer;
+let aliceId: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  served = await serveTestGatehouse({
+    overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent' },
+  });
+  rp = await startRelyingParty();
+  browser = await launchBrowser();
+  const alice = await served.gh.accounts.create({
+    username: 'alice',
+    email: 'alice@example.org',
+    name: 'Alice Liddell',
+    password: PASSWORD,
+  });
+  aliceId = alice.id;
+  await served.gh.accounts.create({
+    username: 'bob',
+    email: 'bob@example.org',
+    password: PASSWORD,
+  });
+});
+
+afterEach(async () => {
+  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await Promise.allSettled([browser?.close(), served?.close(), rp?.close()]);
+});
+
+async function page(): Promise<Page> {
+  const context = await newContext(browser);
+  contexts.push(context);
+  return context.newPage();
+}
+
+async function register(input: Partial<ClientInput> = {}) {
+  const { client, secret } = await served.gh.clients.create({
+    name: 'Wiki',
+    redirectUris: [`${rp.origin}/cb`],
+    postLogoutRedirectUris: [`${rp.origin}/bye`],
+    firstParty: true,
+    ...input,
+  });
+  const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
+  const config = await oidc.discovery(new URL(served.baseUrl), client.clientId, undefined, auth, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  return { client, secret, config };
+}
+
+function halfHash(value: string) {
+  const digest = createHash('sha256').update(value).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+async function jwks() {
+  const res = await fetch(`${served.baseUrl}/oidc/jwks`);
+  return createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]);
+}
+
+async function verifyIdToken(token: string, clientId: string, nonce: string): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, await jwks(), {
+    issuer: served.baseUrl,
+    audience: clientId,
+  });
+  expect(payload.nonce).toBe(nonce);
+  return payload;
+}
+
+/** A code flow with PKCE through the browser; returns the tokens and the page (signed in). */
+async function codeFlow(
+  config: oidc.Configuration,
+  p: Page,
+  extra: Record<string, string> = {},
+  options: Parameters<typeof authorize>[3] = {},
+) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const nonce = oidc.randomNonce();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: `${rp.origin}/cb`,
+    scope: 'openid profile email groups',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    nonce,
+    state,
+    ...extra,
+  });
+  const landed = await authorize(p, url.href, rp.origin, options);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
+    pkceCodeVerifier: verifier,
+    expectedNonce: nonce,
+    expectedState: state,
+    idTokenExpected: true,
+  });
+  return { tokens, landed, verifier };
+}
+
+describe('authorization code with PKCE', () => {
+  it('signs in through /login and returns a verified ID token, userinfo, refresh, introspection and revocation', async () => {
+    const { config, client } = await register();
+    const p = await page();
+    const seen: string[] = [];
+    const { tokens } = await codeFlow(config, p, {}, { seen });
+    expect(seen).toContain('/login');
+
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(aliceId);
+    expect(claims.iss).toBe(served.baseUrl);
+    expect(claims.aud).toBe(client.clientId);
+    expect(claims.preferred_username ?? claims.name).toBeDefined();
+
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, aliceId);
+    expect(info).toMatchObject({
+      sub: aliceId,
+      preferred_username: 'alice',
+      name: 'Alice Liddell',
+      email: 'alice@example.org',
+      groups: [],
+    });
+
+    // Refresh rotates the refresh token.
+    expect(tokens.refresh_token).toBeTruthy();
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeTruthy();
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+
+    const active = await oidc.tokenIntrospection(config, refreshed.access_token);
+    expect(active.active).toBe(true);
+    expect(active.sub).toBe(aliceId);
+
+    await oidc.tokenRevocation(config, refreshed.access_token);
+    expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+  });
+
+  it('does not ask a signed-in member again, for the same or another client', async () => {
+    const first = await register();
+    const second = await register({ name: 'Print queue' });
+    const p = await page();
+    await codeFlow(first.config, p);
+    const seen: string[] = [];
+    const { tokens } = await codeFlow(second.config, p, {}, { seen });
+    expect(seen).not.toContain('/login');
+    expect(tokens.claims()!.sub).toBe(aliceId);
+  });
+
+  it('a public client must use PKCE, and only S256', async () => {
+    const { config, client } = await register({ public: true });
+    const p = await page();
+    await p.goto(
+      oidc.buildAuthorizationUrl(config, { redirect_uri: `${rp.origin}/cb`, scope: 'openid' }).href,
+    );
+    expect(new URL(p.url()).searchParams.get('error')).toBe('invalid_request');
+
+    const plain = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'plain',
+    });
+    await p.goto(plain.href);
+    expect(new URL(p.url()).searchParams.get('error')).toBe('invalid_request');
+    expect(client.public).toBe(true);
+  });
+
+  it('refuses a PKCE verifier that does not match', async () => {
+    const { config } = await register({ public: true });
+    const p = await page();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await authorize(p, url.href, rp.origin);
+    await expect(
+      oidc.authorizationCodeGrant(config, new URL(landed), {
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+        idTokenExpected: true,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a code used twice fails and revokes the tokens it issued', async () => {
+    const { config } = await register();
+    const p = await page();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await authorize(p, url.href, rp.origin);
+    const first = await oidc.authorizationCodeGrant(config, new URL(landed), {
+      pkceCodeVerifier: verifier,
+    });
+    await expect(
+      oidc.authorizationCodeGrant(config, new URL(landed), { pkceCodeVerifier: verifier }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.tokenIntrospection(config, first.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(config, first.refresh_token!)).active).toBe(false);
+  });
+
+  it('an expired code is refused', async () => {
+    const { config } = await register();
+    const p = await page();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await authorize(p, url.href, rp.origin);
+    // Age the stored code past its expiry, as a minute's wait would.
+    const code = new URL(landed).searchParams.get('code')!;
+    const key = `oidc:AuthorizationCode:${code}`;
+    const stored = JSON.parse((await served.stores.kv.get(key))!);
+    stored.exp = Math.floor(Date.now() / 1000) - 1;
+    await served.stores.kv.set(key, JSON.stringify(stored), 60_000);
+    await expect(
+      oidc.authorizationCodeGrant(config, new URL(landed), { pkceCodeVerifier: verifier }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a redirect URI that differs by one character is refused without redirecting', async () => {
+    const { config } = await register();
+    const p = await page();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cc`,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const res = await p.goto(url.href);
+    expect(new URL(p.url()).origin).toBe(served.baseUrl);
+    expect(res?.status()).toBe(400);
+    expect(await p.locator('main').textContent()).toContain('redirect_uri');
+  });
+
+  it('a wrong client secret is refused', async () => {
+    const { client } = await register();
+    const config = await oidc.discovery(
+      new URL(served.baseUrl),
+      client.clientId,
+      undefined,
+      oidc.ClientSecretBasic(
+        'gth_cs_00000000000000000000000000000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      ),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({
+      cause: [{ parameters: { error: 'invalid_client' } }],
+    });
+  });
+
+  it('a reused refresh token revokes the whole family', async () => {
+    const { config } = await register();
+    const p = await page();
+    const { tokens } = await codeFlow(config, p);
+    const second = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(oidc.refreshTokenGrant(config, second.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+});
+
+describe('prompts', () => {
+  it('prompt=none answers silently when signed in, and login_required after signing out of Gatehouse', async () => {
+    const { config } = await register();
+    const p = await page();
+    await codeFlow(config, p);
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      prompt: 'none',
+      code_challenge: 'y'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    await p.goto(url.href);
+    expect(new URL(p.url()).searchParams.get('code')).toBeTruthy();
+
+    await p.goto(`${served.baseUrl}/account`);
+    await p.getByRole('button', { name: 'Sign out' }).first().click();
+    await p.waitForURL((u) => u.pathname !== '/account');
+    await p.goto(url.href);
+    expect(new URL(p.url()).searchParams.get('error')).toBe('login_required');
+  });
+
+  it('prompt=login and max_age=0 ask for the password again; login_hint fills the username', async () => {
+    const { config } = await register();
+    const p = await page();
+    await codeFlow(config, p);
+    for (const extra of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
+      const seen: string[] = [];
+      const { tokens } = await codeFlow(config, p, extra, { seen });
+      expect(seen).toContain('/login');
+      expect(tokens.claims()!.sub).toBe(aliceId);
+    }
+    const q = await page();
+    await q.goto(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: `${rp.origin}/cb`,
+        scope: 'openid',
+        login_hint: 'bob',
+        code_challenge: 'z'.repeat(43),
+        code_challenge_method: 'S256',
+      }).href,
+    );
+    expect(await q.getByLabel('Username or email').inputValue()).toBe('bob');
+  });
+});
+
+describe('consent', () => {
+  it('a third-party client shows a consent page once; the answer is remembered', async () => {
+    const { config } = await register({ firstParty: false, name: 'Outside app' });
+    const p = await page();
+    const seen: string[] = [];
+    await p.goto(`${served.baseUrl}/login`);
+    const { tokens } = await codeFlow(config, p, {}, { seen });
+    expect(seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(true);
+    expect(tokens.claims()!.sub).toBe(aliceId);
+
+    const again: string[] = [];
+    await codeFlow(config, p, {}, { seen: again });
+    expect(again.some((s) => s.startsWith('/oidc/interaction/'))).toBe(false);
+  });
+
+  it('denying consent returns access_denied to the client', async () => {
+    const { config } = await register({ firstParty: false, name: 'Nosy app' });
+    const p = await page();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid email',
+      code_challenge: 'w'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const landed = await authorize(p, url.href, rp.origin, { consent: 'deny' });
+    expect(new URL(landed).searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe('response types and modes', () => {
+  const cases: Array<{ type: string; mode: 'fragment' | 'form_post' | 'query' }> = [
+    { type: 'id_token', mode: 'fragment' },
+    { type: 'id_token token', mode: 'fragment' },
+    { type: 'code id_token', mode: 'fragment' },
+    { type: 'code token', mode: 'form_post' },
+    { type: 'code id_token token', mode: 'form_post' },
+    { type: 'code', mode: 'form_post' },
+    { type: 'code', mode: 'query' },
+  ];
+  for (const { type, mode } of cases) {
+    it(`${type} with ${mode}`, async () => {
+      // Token-returning response types need https for web clients; the loopback RP is native.
+      const { config, client } = await register({
+        responseTypes: [type],
+        applicationType: type.includes('token') ? 'native' : 'web',
+      });
+      const p = await page();
+      const nonce = oidc.randomNonce();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: `${rp.origin}/cb`,
+        response_type: type,
+        response_mode: mode,
+        scope: 'openid profile',
+        nonce,
+        state,
+      });
+      const before = rp.received.length;
+      const landed = await authorize(p, url.href, rp.origin);
+      let params: URLSearchParams;
+      if (mode === 'form_post') {
+        const post = rp.received.slice(before).find((r) => r.method === 'POST');
+        params = new URLSearchParams(post!.body);
+      } else if (mode === 'fragment') {
+        params = new URLSearchParams(new URL(landed).hash.slice(1));
+      } else {
+        params = new URL(landed).searchParams;
+      }
+      expect(params.get('state')).toBe(state);
+      const idToken = params.get('id_token');
+      const accessToken = params.get('access_token');
+      const code = params.get('code');
+      expect(Boolean(idToken)).toBe(type.includes('id_token'));
+      expect(Boolean(accessToken)).toBe(type.split(' ').includes('token'));
+      expect(Boolean(code)).toBe(type.includes('code'));
+      if (idToken) {
+        const claims = await verifyIdToken(idToken, client.clientId, nonce);
+        expect(claims.sub).toBe(aliceId);
+        if (accessToken) expect(claims.at_hash).toBe(halfHash(accessToken));
+        if (code) expect(claims.c_hash).toBe(halfHash(code));
+      }
+      if (accessToken) {
+        const info = await oidc.fetchUserInfo(config, accessToken, aliceId);
+        expect(info.sub).toBe(aliceId);
+      }
+    });
+  }
+
+  it('ES256 and EdDSA ID tokens for clients registered for them', async () => {
+    for (const alg of ['ES256', 'EdDSA']) {
+      const { config } = await register({ idTokenSignedResponseAlg: alg });
+      const p = await page();
+      const { tokens } = await codeFlow(config, p);
+      const header = JSON.parse(
+        Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString(),
+      );
+      expect(header.alg).toBe(alg);
+    }
+  });
+});
+
+describe('client credentials and resource indicators', () => {
+  it('issues an opaque token, and a JWT a service verifies locally for a resource', async () => {
+    const { config, client } = await register({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+    });
+    const opaque = await oidc.clientCredentialsGrant(config);
+    expect(opaque.access_token.split('.')).toHaveLength(1);
+    const jwt = await oidc.clientCredentialsGrant(config, { resource: 'https://api.example.org' });
+    const { payload } = await jwtVerify(jwt.access_token, await jwks(), {
+      issuer: served.baseUrl,
+      audience: 'https://api.example.org',
+    });
+    expect(payload.client_id).toBe(client.clientId);
+  });
+
+  it('a JWT access token for a member carries groups and permissions', async () => {
+    const { config } = await register();
+    const p = await page();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid profile',
+      resource: 'https://api.example.org',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await authorize(p, url.href, rp.origin);
+    const tokens = await oidc.authorizationCodeGrant(
+      config,
+      new URL(landed),
+      { pkceCodeVerifier: verifier },
+      { resource: 'https://api.example.org' },
+    );
+    const { payload } = await jwtVerify(tokens.access_token, await jwks(), {
+      issuer: served.baseUrl,
+      audience: 'https://api.example.org',
+    });
+    expect(payload).toMatchObject({
+      sub: aliceId,
+      preferred_username: 'alice',
+      groups: [],
+      permissions: [],
+    });
+  });
+});
+
+describe('device authorization and pushed authorization requests', () => {
+  it('a command-line tool signs in with the device grant', async () => {
+    const { config } = await register({
+      public: true,
+      grantTypes: ['device_code', 'refresh_token'],
+      redirectUris: [],
+    });
+    const device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile' });
+    const p = await page();
+    await p.goto(device.verification_uri_complete!);
+    // Confirm the code, then sign in.
+    await p.getByRole('button', { name: 'Continue' }).click();
+    await p.waitForURL((u) => u.pathname === '/login');
+    await p.getByLabel('Username or email').fill('alice');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByText('Device connected').waitFor();
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, device);
+    expect(decodeJwt(tokens.id_token!).sub).toBe(aliceId);
+  });
+
+  it('pushed authorization requests work end to end', async () => {
+    const { config } = await register();
+    const p = await page();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: `${rp.origin}/cb`,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    const landed = await authorize(p, url.href, rp.origin);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
+      pkceCodeVerifier: verifier,
+    });
+    expect(tokens.access_token).toBeTruthy();
+  });
+});
+
+describe('one session: logout both ways, with back-channel logout', () => {
+  it('signing out of Gatehouse sends a logout token to the client and ends its tokens', async () => {
+    const { config, client } = await register({ backchannelLogoutUri: `${rp.origin}/backchannel` });
+    const p = await page();
+    const { tokens } = await codeFlow(config, p);
+    const since = rp.logoutTokens.length;
+    await p.goto(`${served.baseUrl}/account`);
+    await p.getByRole('button', { name: 'Sign out' }).first().click();
+    const logoutToken = await rp.nextLogout(since);
+    const { payload } = await jwtVerify(logoutToken, await jwks(), {
+      issuer: served.baseUrl,
+      audience: client.clientId,
+    });
+    expect(payload.sub).toBe(aliceId);
+    expect(payload.sid).toBe(tokens.claims()!.sid);
+    expect(payload.events).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);
+    expect(payload.nonce).toBeUndefined();
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it("the client's logout (RP-initiated) ends the Gatehouse session", async () => {
+    const { config } = await register({ backchannelLogoutUri: `${rp.origin}/backchannel` });
+    const p = await page();
+    const { tokens } = await codeFlow(config, p);
+    const since = rp.logoutTokens.length;
+    const end = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: `${rp.origin}/bye`,
+    });
+    await p.goto(end.href);
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
+    await rp.nextLogout(since);
+    const res = await p.goto(`${served.baseUrl}/account`);
+    expect(new URL(p.url()).pathname).toBe('/login');
+    expect(res?.ok()).toBe(true);
+  });
+
+  it('disabling a member ends their provider sessions and refresh tokens', async () => {
+    const bob = await served.gh.accounts.findByUsername('bob');
+    const { config } = await register();
+    const p = await page();
+    const { tokens } = await codeFlow(config, p, {}, { username: 'bob' });
+    await served.gh.accounts.setDisabled(bob!.id, true);
+    await expect
+      .poll(async () => (await oidc.tokenIntrospection(config, tokens.refresh_token!)).active)
+      .toBe(false);
+    await served.gh.accounts.setDisabled(bob!.id, false);
+  });
+});
+
+describe('tokens presented to userinfo', () => {
+  it("refuses alg none and HS256 signed with the server's public key", async () => {
+    const keys = (await (await fetch(`${served.baseUrl}/oidc/jwks`)).json()) as {
+      keys: Array<Record<string, string>>;
+    };
+    const rsa = keys.keys.find((k) => k.kty === 'RSA')!;
+    const body = Buffer.from(
+      JSON.stringify({
+        iss: served.baseUrl,
+        sub: aliceId,
+        aud: 'x',
+        exp: Math.floor(Date.now() / 1000) + 600,
+      }),
+    ).toString('base64url');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${body}.`;
+    const hsHeader = Buffer.from(JSON.stringify({ alg: 'HS256', kid: rsa.kid })).toString(
+      'base64url',
+    );
+    const { createHmac } = await import('node:crypto');
+    const hs = `${hsHeader}.${body}.${createHmac('sha256', JSON.stringify(rsa)).update(`${hsHeader}.${body}`).digest('base64url')}`;
+    for (const token of [none, hs, 'garbage', 'a'.repeat(5000)]) {
+      const res = await fetch(`${served.baseUrl}/oidc/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(401);
+      const text = await res.text();
+      expect(text).not.toContain(token.slice(0, 40));
+    }
+  });
+});
+
+describe('dynamic client registration', () => {
+  it('registers a client with an initial access token and stores only the secret hash', async () => {
+    const { provider } = served.app.oidc.state.current;
+    const iat = await new provider.InitialAccessToken({}).save();
+    const config = await oidc.dynamicClientRegistration(
+      new URL(served.baseUrl),
+      {
+        redirect_uris: [`${rp.origin}/cb`],
+        client_name: 'Registered app',
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      undefined,
+      { initialAccessToken: iat, execute: [oidc.allowInsecureRequests] },
+    );
+    const metadata = config.clientMetadata();
+    expect(metadata.client_secret).toMatch(/^gth_cs_/);
+    const row = await served.gh.clients.row(metadata.client_id);
+    expect(row?.secretHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(row)).not.toContain(metadata.client_secret as string);
+    // The secret works at the token endpoint.
+    const p = await page();
+    const { tokens } = await codeFlow(config, p, { scope: 'openid' });
+    expect(tokens.access_token).toBeTruthy();
+
+    const refused = await fetch(`${served.baseUrl}/oidc/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [`${rp.origin}/cb`] }),
+    });
+    expect(refused.status).toBe(401);
+  });
+});
+
+describe('hostile and malformed input', () => {
+  it('oversized and malformed parameters get clear errors, not stack traces', async () => {
+    const { client, secret } = await register();
+    const basic = `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`;
+    const post = (body: string, type = 'application/x-www-form-urlencoded') =>
+      fetch(`${served.baseUrl}/oidc/token`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': type },
+        body,
+      });
+    const huge = await post(`grant_type=authorization_code&code=${'a'.repeat(200_000)}`);
+    expect([400, 413]).toContain(huge.status);
+    const json = await post('{"grant_type":"client_credentials"}', 'application/json');
+    expect(json.status).toBe(400);
+    const broken = await post('grant_type=%E0%A4%A');
+    expect(broken.status).toBe(400);
+    const unknown = await post('grant_type=password&username=a&password=b');
+    expect(unknown.status).toBe(400);
+    for (const res of [huge, json, broken, unknown]) {
+      const text = await res.text();
+      expect(text).not.toMatch(/at \w+ \(|node_modules/);
+    }
+    const auth = await fetch(
+      `${served.baseUrl}/oidc/auth?client_id=${client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${rp.origin}/cb`)}&state=${'s'.repeat(10_000)}`,
+    );
+    expect(auth.status).toBeLessThan(500);
+    const badClient = await fetch(
+      `${served.baseUrl}/oidc/auth?client_id=%00%3Cscript%3E&response_type=code`,
+    );
+    expect(badClient.status).toBe(400);
+    expect(await badClient.text()).not.toContain('<script>');
+  });
+
+  it('discovery and JWKS are served with ETag and Cache-Control, and 304 when unchanged', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/oidc/jwks']) {
+      const res = await fetch(`${served.baseUrl}${path}`);
+      expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
+      const etag = res.headers.get('etag')!;
+      const again = await fetch(`${served.baseUrl}${path}`, { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+    }
+  });
+});
