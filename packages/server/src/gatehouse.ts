@@ -9,6 +9,12 @@ import { createAudit } from './audit/audit.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
+import {
+  type AccessDecider,
+  type CredentialVerifier,
+  createForwardAuth,
+} from './forwardauth/forward-auth.ts';
+import { compileRules, type ExpressionValidator } from './forwardauth/rules.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -45,10 +51,22 @@ export interface GatehouseOptions {
   passwordParams?: Partial<Argon2Params>;
   throttle?: Partial<ThrottleConfig>;
   now?: () => number;
+  /**
+   * Forward auth's collaborators from other subsystems. Until the access-groups and API-token
+   * subsystems are wired here, rules with `groups` stop the start and Authorization headers
+   * are refused.
+   */
+  forwardAuth?: {
+    access?: AccessDecider;
+    verifyCredential?: CredentialVerifier;
+    validateExpression?: ExpressionValidator;
+  };
 }
 
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
+  // A bad rule stops the start before any store is opened.
+  compileRules(config.forwardAuth, options.forwardAuth?.validateExpression);
   const ownsStores = !options.stores;
   const stores = options.stores ?? (await openStores(config));
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -66,6 +84,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const oneTimeTokens = createOneTimeTokens({ db, now });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
+  const forwardAuth = createForwardAuth({
+    config: config.forwardAuth,
+    issuer: config.issuer,
+    sessions,
+    accounts,
+    events,
+    now,
+    ...options.forwardAuth,
+  });
   await events.start();
 
   // Expired sessions are removed in the background; the check refuses them regardless.
@@ -83,6 +110,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     oneTimeTokens,
     throttle,
     audit,
+    forwardAuth,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
       const [d, s] = await Promise.all([database.ping(), kv.ping()]);

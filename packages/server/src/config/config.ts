@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
+import { FORWARD_AUTH_DEFAULTS, type ForwardAuthConfig, parseForwardAuth } from './forward-auth.ts';
 
 export type RegistrationMode = 'open' | 'invite' | 'closed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -28,6 +29,8 @@ export interface Config {
   /** Fastify's trustProxy: which peers may set X-Forwarded-For. */
   readonly trustProxy: boolean | number | string;
   readonly sessions: { readonly idleTimeoutMs: number; readonly absoluteTimeoutMs: number };
+  /** Access rules for services behind a reverse proxy (`forward_auth` in the config file). */
+  readonly forwardAuth: ForwardAuthConfig;
   /** The file the settings came from, if any. */
   readonly configFile: string | null;
 }
@@ -205,6 +208,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   trustProxy: 'loopback',
   sessions: { idleTimeoutMs: 7 * 86_400_000, absoluteTimeoutMs: 30 * 86_400_000 },
+  forwardAuth: FORWARD_AUTH_DEFAULTS,
   configFile: null,
 } as const satisfies Config;
 
@@ -258,7 +262,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   const filePath = resolve(cwd, explicitFile ?? 'gatehouse.yaml');
   const file = readConfigFile(filePath, explicitFile !== undefined) ?? null;
 
-  const known = new Set([...SETTINGS.map((s) => s.file), 'sessions']);
+  const known = new Set([...SETTINGS.map((s) => s.file), 'sessions', 'forward_auth']);
   for (const key of Object.keys(file ?? {})) {
     if (!known.has(key)) throw new ConfigError(`unknown setting "${key}" in ${filePath}`);
   }
@@ -295,6 +299,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     );
   }
   out.sessions = Object.freeze(sessions);
+  out.forwardAuth = parseForwardAuth(file?.forward_auth, filePath);
 
   const dataDir = out.dataDir as string;
   out.dataDir = isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir);

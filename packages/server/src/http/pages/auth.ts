@@ -27,6 +27,7 @@ export async function authPages(
   const { gh, cookies } = opts;
   const { config } = gh;
   const csrf = { preHandler: app.checkCsrf };
+  const domains = () => gh.forwardAuth.returnDomains();
 
   /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
@@ -62,7 +63,8 @@ export async function authPages(
 
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    const returnTo = safeReturnTo(query.return_to, config.issuer);
+    // `rd` is the name Authelia's proxy snippets use; both are checked the same way.
+    const returnTo = safeReturnTo(query.return_to ?? query.rd, config.issuer, domains());
     if (request.user) return reply.redirect(returnTo, 303);
     return sendPage(
       reply,
@@ -77,7 +79,7 @@ export async function authPages(
   app.post('/login', csrf, async (request, reply) => {
     const login = formField(request.body, 'username').trim();
     const password = formField(request.body, 'password');
-    const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer);
+    const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer, domains());
     const again = (status: number, error: string) =>
       sendPage(
         reply,
