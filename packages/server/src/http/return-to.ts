@@ -43,3 +43,12 @@ export function safeReturnTo(
 export function returnTargetChecker(issuer: string, domains: () => readonly string[]) {
   return (url: string) => safeReturnTo(url, issuer, domains()) !== '/';
 }
+
+/**
+ * CSP form-action sources for the login page: browsers apply form-action to the redirect
+ * after the form is posted, so the way back to a service must be allowed there too.
+ */
+export function returnFormActionSources(issuer: string, domains: readonly string[]): string[] {
+  const schemes = issuer.startsWith('http:') ? ['https', 'http'] : ['https'];
+  return domains.flatMap((d) => schemes.flatMap((s) => [`${s}://${d}:*`, `${s}://*.${d}:*`]));
+}

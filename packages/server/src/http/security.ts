@@ -13,6 +13,15 @@ import type { Config } from '../config/config.ts';
 import type { CookiePolicy } from './cookies.ts';
 import { HttpError } from './errors.ts';
 
+/** The policy with more places a form may lead to (after its redirects), e.g. services. */
+export function cspWithFormAction(sources: readonly string[]): string {
+  if (sources.length === 0) return CONTENT_SECURITY_POLICY;
+  return CONTENT_SECURITY_POLICY.replace(
+    "form-action 'self'",
+    `form-action 'self' ${sources.join(' ')}`,
+  );
+}
+
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -60,7 +69,10 @@ export const securityPlugin = fp(
     // One synchronous hook on every response (it runs on the hot path): the fixed headers, and
     // the CSRF cookie when this response's page minted a token.
     app.addHook('onSend', (request, reply, payload, done) => {
+      // A page may widen the policy (the login page lets its form lead to the services).
+      const csp = reply.getHeader('content-security-policy');
       reply.headers(headers);
+      if (csp !== undefined) reply.header('content-security-policy', csp);
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       if (request.csrfMinted) {
         reply.setCookie(cookies.csrf, request.csrfMinted, {

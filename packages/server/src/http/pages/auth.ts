@@ -8,7 +8,8 @@ import { clientAddress } from '../client-address.ts';
 import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
-import { safeReturnTo } from '../return-to.ts';
+import { returnFormActionSources, safeReturnTo } from '../return-to.ts';
+import { cspWithFormAction } from '../security.ts';
 import { viewUser } from '../view-user.ts';
 import {
   loginPage,
@@ -28,6 +29,17 @@ export async function authPages(
   const { config } = gh;
   const csrf = { preHandler: app.checkCsrf };
   const domains = () => gh.forwardAuth.returnDomains();
+  // Rebuilt when a reload changes the domains.
+  let csp = { domains: [] as readonly string[], header: cspWithFormAction([]) };
+  function loginPolicy(reply: FastifyReply) {
+    const current = domains();
+    if (current !== csp.domains)
+      csp = {
+        domains: current,
+        header: cspWithFormAction(returnFormActionSources(config.issuer, current)),
+      };
+    reply.header('content-security-policy', csp.header);
+  }
 
   /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
@@ -66,6 +78,7 @@ export async function authPages(
     // `rd` is the name Authelia's proxy snippets use; both are checked the same way.
     const returnTo = safeReturnTo(query.return_to ?? query.rd, config.issuer, domains());
     if (request.user) return reply.redirect(returnTo, 303);
+    loginPolicy(reply);
     return sendPage(
       reply,
       loginPage({
@@ -80,8 +93,9 @@ export async function authPages(
     const login = formField(request.body, 'username').trim();
     const password = formField(request.body, 'password');
     const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer, domains());
-    const again = (status: number, error: string) =>
-      sendPage(
+    const again = (status: number, error: string) => {
+      loginPolicy(reply);
+      return sendPage(
         reply,
         loginPage({
           csrfToken: request.csrfToken(),
@@ -92,6 +106,7 @@ export async function authPages(
         }),
         status,
       );
+    };
 
     if (!login || !password) return again(400, 'Enter your username or email and your password.');
     const verdict = await gh.throttle.check('login', login, clientAddress(request));
