@@ -39,7 +39,7 @@ export function nginxServerBlock(host: ProtectedHost, listen: string): string {
   });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = http.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -54,8 +54,14 @@ export interface RunningNginx {
   errorLog(): string;
 }
 
-/** Starts NGINX in the foreground on 127.0.0.1 with the given protected hosts. */
-export async function startNginx(hosts: ProtectedHost[]): Promise<RunningNginx> {
+/**
+ * Starts NGINX in the foreground on 127.0.0.1 with the given protected hosts; `extra` is more
+ * configuration inside the http block (the benchmark adds a static upstream and a plain proxy).
+ */
+export async function startNginx(
+  hosts: ProtectedHost[],
+  options: { extra?: string; workers?: number } = {},
+): Promise<RunningNginx> {
   if (!existsSync(NGINX_PATH)) throw new Error('NGINX is not installed: apt-get install nginx');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nginx-'));
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
@@ -63,7 +69,7 @@ export async function startNginx(hosts: ProtectedHost[]): Promise<RunningNginx> 
   const listen = `127.0.0.1:${port}`;
   const conf = [
     'daemon off;',
-    'worker_processes 1;',
+    `worker_processes ${options.workers ?? 1};`,
     // As root the workers would otherwise switch to nobody, who cannot use the temp directory.
     process.getuid?.() === 0 ? 'user root;' : '',
     `pid ${dir}/nginx.pid;`,
@@ -79,6 +85,7 @@ export async function startNginx(hosts: ProtectedHost[]): Promise<RunningNginx> 
     // Requests for an unknown Host are refused, not sent to the first protected server.
     `  server { listen ${listen} default_server; return 421; }`,
     ...hosts.map((h) => nginxServerBlock(h, listen)),
+    options.extra ?? '',
     '}',
   ].join('\n');
   writeFileSync(join(dir, 'nginx.conf'), conf);
