@@ -13,10 +13,11 @@ import { buildReport, machine, table, writeJson } from './lib/report.ts';
 import { readSettings, type Settings } from './lib/settings.ts';
 import { chooseServers, describeUrl } from './lib/stores.ts';
 import type { Suite, SuiteFactory } from './lib/suite.ts';
+import { forwardAuth } from './suites/forward-auth.ts';
 import { sessionMe } from './suites/session-me.ts';
 
 /** Every suite runs against every Gatehouse deployment. Add new benchmarks here. */
-const SUITES: SuiteFactory[] = [sessionMe];
+const SUITES: SuiteFactory[] = [sessionMe, forwardAuth];
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const log = (line: string) => console.log(`[bench] ${line}`);

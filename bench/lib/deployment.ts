@@ -57,7 +57,7 @@ export async function measureDeployment<S extends RunningServer>(opts: {
         `${opts.name}: ${spec.target}: ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s, ${settings.connections} connections`,
       );
       let cpu = { server: 0, self: process.cpuUsage(), wall: 0 };
-      const result = await load(server.baseUrl + spec.path, {
+      const result = await load((spec.baseUrl ?? server.baseUrl) + spec.path, {
         onMeasureStart: () => {
           cpu = {
             server: cpuSecondsOf(server.pid),

@@ -39,6 +39,8 @@ export interface RunningServer {
 
 /** The `gatehouse` command against the same stores the server uses. */
 export interface GatehouseCli {
+  /** The server's working directory: a gatehouse.yaml written here is its config file. */
+  readonly dir: string;
   run(args: string[], input?: string): Promise<{ stdout: string; ms: number }>;
 }
 
@@ -92,6 +94,7 @@ export async function startGatehouse(options: GatehouseStartOptions): Promise<Ru
 
   // cwd is the scratch directory, so no ./gatehouse.yaml of the checkout is picked up.
   const cli: GatehouseCli = {
+    dir,
     run: (args, input) =>
       runProcess(process.execPath, [GATEHOUSE_BIN, ...args], {
         name: `gatehouse ${args.slice(0, 2).join(' ')}`,

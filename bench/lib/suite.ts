@@ -9,6 +9,8 @@ export interface LoadSpec {
   target: string;
   /** Path and query on the server. */
   path: string;
+  /** Another base URL than the server's (NGINX in front of it); CPU columns still read the server. */
+  baseUrl?: string;
   method?: string;
   headers?: Record<string, string>;
   body?: string;

@@ -12,6 +12,12 @@ import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
 import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
 import { createSigningKeys } from './crypto/signing-keys.ts';
+import {
+  type AccessDecider,
+  type CredentialVerifier,
+  createForwardAuth,
+} from './forwardauth/forward-auth.ts';
+import { compileRules, type ExpressionValidator } from './forwardauth/rules.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -50,10 +56,22 @@ export interface GatehouseOptions {
   now?: () => number;
   /** The secret key to use instead of the configured one (tests). */
   secretKey?: SecretKey;
+  /**
+   * Forward auth's collaborators from other subsystems. Until the access-groups and API-token
+   * subsystems are wired here, rules with `groups` stop the start and Authorization headers
+   * are refused.
+   */
+  forwardAuth?: {
+    access?: AccessDecider;
+    verifyCredential?: CredentialVerifier;
+    validateExpression?: ExpressionValidator;
+  };
 }
 
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
+  // A bad rule stops the start before any store is opened.
+  compileRules(config.forwardAuth, options.forwardAuth?.validateExpression);
   const ownsStores = !options.stores;
   const stores = options.stores ?? (await openStores(config));
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -74,6 +92,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const secretKey = options.secretKey ?? loadSecretKey(config);
   const signingKeys = createSigningKeys({ db, secretKey, now });
   const clients = createClients({ db, events, now });
+  const forwardAuth = createForwardAuth({
+    config: config.forwardAuth,
+    issuer: config.issuer,
+    sessions,
+    accounts,
+    events,
+    now,
+    ...options.forwardAuth,
+  });
   await events.start();
 
   // Expired sessions are removed in the background; the check refuses them regardless.
@@ -95,6 +122,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     signingKeys,
     clients,
     now,
+    forwardAuth,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
       const [d, s] = await Promise.all([database.ping(), kv.ping()]);

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
+import { FORWARD_AUTH_DEFAULTS, type ForwardAuthConfig, parseForwardAuth } from './forward-auth.ts';
 
 export type RegistrationMode = 'open' | 'invite' | 'closed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -33,6 +34,8 @@ export interface Config {
    * instance sharing a database needs the same one; without it, one is generated in dataDir.
    */
   readonly secretKey: string | null;
+  /** Access rules for services behind a reverse proxy (`forward_auth` in the config file). */
+  readonly forwardAuth: ForwardAuthConfig;
   /** The file the settings came from, if any. */
   readonly configFile: string | null;
 }
@@ -225,6 +228,7 @@ export const DEFAULTS = {
   trustProxy: 'loopback',
   sessions: { idleTimeoutMs: 7 * 86_400_000, absoluteTimeoutMs: 30 * 86_400_000 },
   secretKey: null,
+  forwardAuth: FORWARD_AUTH_DEFAULTS,
   configFile: null,
 } as const satisfies Config;
 
@@ -278,7 +282,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   const filePath = resolve(cwd, explicitFile ?? 'gatehouse.yaml');
   const file = readConfigFile(filePath, explicitFile !== undefined) ?? null;
 
-  const known = new Set([...SETTINGS.map((s) => s.file), 'sessions']);
+  const known = new Set([...SETTINGS.map((s) => s.file), 'sessions', 'forward_auth']);
   for (const key of Object.keys(file ?? {})) {
     if (!known.has(key)) throw new ConfigError(`unknown setting "${key}" in ${filePath}`);
   }
@@ -315,6 +319,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     );
   }
   out.sessions = Object.freeze(sessions);
+  out.forwardAuth = parseForwardAuth(file?.forward_auth, filePath);
 
   const dataDir = out.dataDir as string;
   out.dataDir = isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir);

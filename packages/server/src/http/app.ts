@@ -19,10 +19,12 @@ import { clientAddress } from './client-address.ts';
 import { cookiePolicy } from './cookies.ts';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
 import { sendPage } from './form.ts';
+import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
 import { createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
+import { returnTargetChecker } from './return-to.ts';
 import { securityPlugin } from './security.ts';
 import { sessionPlugin } from './session-plugin.ts';
 import { staticRoutes } from './static.ts';
@@ -112,6 +114,9 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
   });
 
+  for (const method of WEBDAV_METHODS)
+    if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(securityPlugin, { config, cookies });
@@ -165,6 +170,11 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
   await app.register(meApi, { sessionCookie: cookies.session });
+  await app.register(forwardAuthRoutes, {
+    forwardAuth: gh.forwardAuth,
+    cookies,
+    safeToRedirect: returnTargetChecker(config.issuer, () => gh.forwardAuth.returnDomains()),
+  });
   const oidc = await createOidcState({ gh, cookies });
   app.decorate('oidc', oidc);
   app.addHook('onClose', async () => oidc.close());

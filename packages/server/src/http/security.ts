@@ -13,8 +13,19 @@ import type { Config } from '../config/config.ts';
 import type { CookiePolicy } from './cookies.ts';
 import { HttpError } from './errors.ts';
 
+/** The policy with more places a form may lead to (after its redirects), e.g. services. */
+export function cspWithFormAction(sources: readonly string[]): string {
+  if (sources.length === 0) return CONTENT_SECURITY_POLICY;
+  return CONTENT_SECURITY_POLICY.replace(
+    "form-action 'self'",
+    `form-action 'self' ${sources.join(' ')}`,
+  );
+}
+
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const FORM_REDIRECTS_POLICY = cspWithFormAction(['https:', 'http:']);
 
 /**
  * For pages whose form submission ends in a redirect to another site (sign-in and consent on the
@@ -22,10 +33,7 @@ export const CONTENT_SECURITY_POLICY =
  * every redirect after the submission, so 'self' alone would stop the member at our door.
  */
 export function allowFormRedirects(reply: FastifyReply) {
-  reply.header(
-    'content-security-policy',
-    CONTENT_SECURITY_POLICY.replace("form-action 'self'", "form-action 'self' https: http:"),
-  );
+  reply.header('content-security-policy', FORM_REDIRECTS_POLICY);
 }
 
 declare module 'fastify' {
@@ -71,6 +79,7 @@ export const securityPlugin = fp(
     // One synchronous hook on every response (it runs on the hot path): the fixed headers, and
     // the CSRF cookie when this response's page minted a token.
     app.addHook('onSend', (request, reply, payload, done) => {
+      // A page may widen the policy (the login page lets its form lead to the services).
       reply.headers(headers);
       if (!reply.hasHeader('content-security-policy')) {
         reply.header('content-security-policy', CONTENT_SECURITY_POLICY);

@@ -35,6 +35,7 @@ export const sessionPlugin = fp(
     app.decorateRequest('user', null);
 
     app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.session === false) return;
       const token = request.cookies[cookies.session];
       if (!token) return;
       const session = await gh.sessions.verify(token);

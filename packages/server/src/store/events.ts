@@ -9,7 +9,9 @@ export type GatehouseEvent =
   | { type: 'sessions.revoked'; userId: string; sessionIds: string[]; replacedBy?: string }
   | { type: 'user.changed'; userId: string }
   | { type: 'clients.changed'; clientId: string }
-  | { type: 'keys.rotated' };
+  | { type: 'keys.rotated' }
+  /** Group memberships or permissions changed for these users (the access subsystem). */
+  | { type: 'access.changed'; userIds: string[] };
 
 /** `local` is true on the instance that emitted the event: work to do once, not per instance. */
 type Handler = (event: GatehouseEvent, local: boolean) => void;

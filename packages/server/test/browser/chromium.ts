@@ -31,12 +31,18 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Launches headless Chromium; close it in afterAll. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium; close it in afterAll. `args` adds flags, e.g.
+ * `--host-resolver-rules=MAP *.gatehouse.test 127.0.0.1` so test host names reach loopback.
+ */
+export async function launchBrowser(options: { args?: string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error('Chromium is not installed: apt-get install chromium');
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+  });
 }
 
 /**
@@ -113,17 +119,23 @@ export type ServedGatehouse = TestGatehouse & { baseUrl: string };
  * removes the stores.
  */
 export async function serveTestGatehouse(
-  options: TestGatehouseOptions = {},
+  options: TestGatehouseOptions & {
+    /** The host name in the issuer instead of localhost (the browser must resolve it to loopback). */
+    hostname?: string;
+  } = {},
 ): Promise<ServedGatehouse> {
   const reservation = await reserveLoopbackPort();
+  const baseUrl = options.hostname
+    ? `http://${options.hostname}:${reservation.port}`
+    : reservation.baseUrl;
   let t: TestGatehouse | undefined;
   try {
     t = await createTestGatehouse({
       ...options,
-      overrides: { ...options.overrides, issuer: reservation.baseUrl },
+      overrides: { ...options.overrides, issuer: baseUrl },
     });
     await serveOnLoopback(t.app, { port: reservation.port });
-    return { ...t, baseUrl: reservation.baseUrl };
+    return { ...t, baseUrl };
   } catch (err) {
     await t?.close();
     throw err;

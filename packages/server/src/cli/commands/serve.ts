@@ -83,10 +83,27 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
       );
     }
 
+    // SIGHUP re-reads the config file's forward_auth rules and swaps them in whole; requests in
+    // flight finish with the old set. A bad file keeps the old rules and says why.
+    const reload = () => {
+      try {
+        const next = configFromEnvironment(values);
+        const where = next.configFile ? ` in ${next.configFile}` : '';
+        const { rules } = gh.forwardAuth.reload(next.forwardAuth, where);
+        logger.info({ rules }, `SIGHUP: reloaded ${rules} forward-auth rules`);
+      } catch (err) {
+        logger.error(
+          `SIGHUP: kept the previous forward-auth rules: ${(err as Error).message.split('\n')[0]}`,
+        );
+      }
+    };
+    process.on('SIGHUP', reload);
+
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      process.off('SIGHUP', reload);
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       const force = setTimeout(() => {
         logger.error('shutdown took longer than 10 s; exiting');

@@ -28,7 +28,7 @@ export async function authPages(
   const { gh, cookies } = opts;
   const { config } = gh;
   const csrf = { preHandler: app.checkCsrf };
-
+  const domains = () => gh.forwardAuth.returnDomains();
   /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
     const { token, session } = await gh.sessions.create(userId, {
@@ -68,7 +68,8 @@ export async function authPages(
 
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    const returnTo = safeReturnTo(query.return_to, config.issuer);
+    // `rd` is the name Authelia's proxy snippets use; both are checked the same way.
+    const returnTo = safeReturnTo(query.return_to ?? query.rd, config.issuer, domains());
     // prompt=login (an OIDC client asking for a fresh sign-in) shows the form even when signed in.
     const forced = query.prompt === 'login';
     if (request.user && !forced) return reply.redirect(returnTo, 303);
@@ -88,7 +89,7 @@ export async function authPages(
   app.post('/login', csrf, async (request, reply) => {
     const login = formField(request.body, 'username').trim();
     const password = formField(request.body, 'password');
-    const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer);
+    const returnTo = safeReturnTo(formField(request.body, 'return_to'), config.issuer, domains());
     allowFormRedirects(reply);
     const again = (status: number, error: string) =>
       sendPage(

@@ -1,0 +1,279 @@
+// Forward-auth decisions: may this request, which the proxy is about to pass to a service, go
+// through, and as whom? A pipeline, each step one reason to refuse:
+//   pick the rule (named by the proxy, or the first that matches host, path and method; none:
+//   deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
+//   Authorization) → the decision for (who, rule), from an in-process cache → identity headers.
+//
+// Nothing here waits on the database once warm: sessions and users come from their own caches,
+// and decisions from ours. Every cache is invalidated by the event bus (sign-out, a disabled
+// user, a change of groups), not left to expire, so a revocation holds on every instance at
+// the next request.
+
+import { createHash } from 'node:crypto';
+import type { Accounts, User } from '../accounts/accounts.ts';
+import type { ForwardAuthConfig } from '../config/forward-auth.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+import type { EventBus, GatehouseEvent } from '../store/events.ts';
+import { createLru } from '../store/lru.ts';
+import type { OriginalRequest } from './original-request.ts';
+import { compileRules, type ExpressionValidator, type Rule, type RuleSet } from './rules.ts';
+
+/** The access-groups subsystem, as forward auth uses it (gh.access once merged). */
+export interface AccessDecider {
+  /** Does the user satisfy the group expression (paths, perm:x, user:name, & | ! ())? */
+  decide(userId: string, expression: string): Promise<boolean>;
+  /** The user's group paths, for Remote-Groups. */
+  groupsOf(userId: string): Promise<string[]>;
+}
+
+/** API tokens and OIDC access tokens (gh.apiTokens.verify and the provider's check once merged). */
+export type CredentialVerifier = (
+  token: string,
+  context: { address?: string },
+) => Promise<{ userId: string; scopes?: string[] } | null>;
+
+export interface VerifyInput {
+  readonly original: OriginalRequest;
+  /** The session cookie's value, if any. */
+  readonly sessionToken: string | undefined;
+  /** The original request's Authorization header, if any. */
+  readonly authorization: string | undefined;
+  /** `?rule=` on the verify URL: the proxy chose the rule. */
+  readonly ruleName: string | null;
+  readonly address?: string;
+}
+
+export type Verdict =
+  | { readonly status: 200; readonly headers: Readonly<Record<string, string>> | null }
+  | { readonly status: 401; readonly reason: string; readonly credentialTried: boolean }
+  | { readonly status: 403; readonly reason: string };
+
+interface Decision {
+  readonly userId: string;
+  readonly verdict: Verdict;
+}
+
+interface CachedCredential {
+  readonly userId: string;
+  readonly scopes: readonly string[];
+}
+
+const NO_HEADERS: Verdict = Object.freeze({ status: 200, headers: null });
+const NO_RULE: Verdict = Object.freeze({ status: 403, reason: 'no rule matches this request' });
+const UNKNOWN_RULE: Verdict = Object.freeze({
+  status: 403,
+  reason: 'the proxy named an unknown rule',
+});
+const DENIED: Verdict = Object.freeze({ status: 403, reason: 'the rule denies this request' });
+const NOT_LISTED: Verdict = Object.freeze({
+  status: 403,
+  reason: 'the rule does not allow this member',
+});
+const SIGN_IN: Verdict = Object.freeze({
+  status: 401,
+  reason: 'not signed in',
+  credentialTried: false,
+});
+const BAD_CREDENTIAL: Verdict = Object.freeze({
+  status: 401,
+  reason: 'the credential in Authorization is not valid',
+  credentialTried: true,
+});
+
+/** How long a verified API token is trusted before it is checked again (revocations cut it short). */
+export const CREDENTIAL_LEASE_MS = 30_000;
+/** A safety net only: decisions are dropped by events long before. */
+const DECISION_TTL_MS = 5 * 60_000;
+const MAX_AUTHORIZATION = 4096;
+
+/** Header values are latin1 on the wire: send UTF-8 bytes (what upstreams decode), no controls. */
+export function headerValue(text: string): string {
+  const clean = text.replace(/[\p{Cc}]/gu, ' ');
+  return /^[\x20-\x7e]*$/.test(clean) ? clean : Buffer.from(clean, 'utf8').toString('latin1');
+}
+
+/** The token in `Bearer <token>` or the password of `Basic base64(user:token)`; null otherwise. */
+export function credentialFrom(authorization: string): string | null {
+  if (authorization.length > MAX_AUTHORIZATION) return null;
+  const space = authorization.indexOf(' ');
+  if (space < 0) return null;
+  const scheme = authorization.slice(0, space).toLowerCase();
+  const rest = authorization.slice(space + 1).trim();
+  if (rest === '') return null;
+  if (scheme === 'bearer') return rest;
+  if (scheme !== 'basic') return null;
+  // The username is not checked: the token alone proves who is asking (Remote-User is its owner).
+  const decoded = Buffer.from(rest, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  return password === '' ? null : password;
+}
+
+export function createForwardAuth(deps: {
+  config: ForwardAuthConfig;
+  issuer: string;
+  sessions: Sessions;
+  accounts: Accounts;
+  events: EventBus;
+  access?: AccessDecider | null;
+  verifyCredential?: CredentialVerifier | null;
+  validateExpression?: ExpressionValidator;
+  now?: () => number;
+}) {
+  const { sessions, accounts, events } = deps;
+  const now = deps.now ?? Date.now;
+  const access = deps.access ?? null;
+  const verifyCredential = deps.verifyCredential ?? null;
+  const loginUrl = `${deps.issuer}/login`;
+
+  interface State {
+    readonly rules: RuleSet;
+    /** Per (who, rule): a new rule set starts with an empty cache. */
+    readonly decisions: ReturnType<typeof createLru<Decision>>;
+  }
+  const makeState = (rules: RuleSet): State => ({
+    rules,
+    decisions: createLru<Decision>({ max: 50_000, ttlMs: DECISION_TTL_MS, now }),
+  });
+  let state = makeState(compileRules(deps.config, deps.validateExpression));
+
+  const credentials = createLru<CachedCredential>({
+    max: 10_000,
+    ttlMs: CREDENTIAL_LEASE_MS,
+    now,
+  });
+  const identities = createLru<Readonly<Record<string, string>>>({
+    max: 10_000,
+    ttlMs: DECISION_TTL_MS,
+    now,
+  });
+  // Bumped by every invalidation, so a decision computed across one is not cached afterwards.
+  let epoch = 0;
+
+  function forgetUsers(userIds: readonly string[]) {
+    epoch++;
+    const ids = new Set(userIds);
+    state.decisions.deleteWhere((d) => ids.has(d.userId));
+    credentials.deleteWhere((c) => ids.has(c.userId));
+    for (const id of ids) identities.delete(id);
+  }
+
+  // Any event about a user drops what we know about them: sign-out, disabling, a change of
+  // profile or groups, and events added later (API token revocations) all carry userId(s).
+  events.on((event: GatehouseEvent) => {
+    const e = event as { userId?: unknown; userIds?: unknown };
+    const ids: string[] = [];
+    if (typeof e.userId === 'string') ids.push(e.userId);
+    if (Array.isArray(e.userIds))
+      for (const id of e.userIds) if (typeof id === 'string') ids.push(id);
+    if (ids.length > 0) forgetUsers(ids);
+  });
+
+  async function identityHeaders(user: User): Promise<Readonly<Record<string, string>>> {
+    const hit = identities.get(user.id);
+    if (hit) return hit;
+    const at = epoch;
+    const groups = access ? await access.groupsOf(user.id) : [];
+    const headers = Object.freeze({
+      'remote-user': headerValue(user.username),
+      'remote-email': headerValue(user.email),
+      'remote-name': headerValue(user.name ?? user.username),
+      'remote-groups': headerValue(groups.join(',')),
+    });
+    if (at === epoch) identities.set(user.id, headers);
+    return headers;
+  }
+
+  async function evaluate(rule: Rule, user: User): Promise<Verdict> {
+    if (rule.users && !rule.users.has(user.username.toLowerCase())) return NOT_LISTED;
+    if (rule.groups !== null) {
+      // Compiling refuses group rules unless an access decider validated them.
+      if (!access || !(await access.decide(user.id, rule.groups))) return NOT_LISTED;
+    }
+    return { status: 200, headers: await identityHeaders(user) };
+  }
+
+  /** Who is asking: the key their decisions are cached under, or a refusal. */
+  async function subject(input: VerifyInput): Promise<{ key: string; userId: string } | Verdict> {
+    if (input.sessionToken) {
+      const session = await sessions.verify(input.sessionToken);
+      if (session) return { key: `s:${session.id}`, userId: session.userId };
+    }
+    if (!input.authorization) return SIGN_IN;
+    const token = credentialFrom(input.authorization);
+    if (!token || !verifyCredential) return BAD_CREDENTIAL;
+    // Keyed by a hash: the cache never holds a usable token.
+    const hash = createHash('sha256').update(token).digest('base64url');
+    const cached = credentials.get(hash);
+    if (cached) return { key: `c:${hash}`, userId: cached.userId };
+    const at = epoch;
+    const verified = await verifyCredential(token, { address: input.address });
+    if (!verified) return BAD_CREDENTIAL;
+    if (at === epoch)
+      credentials.set(hash, { userId: verified.userId, scopes: verified.scopes ?? [] });
+    return { key: `c:${hash}`, userId: verified.userId };
+  }
+
+  async function verify(input: VerifyInput): Promise<Verdict> {
+    const { original } = input;
+    const current = state;
+    let rule: Rule | null;
+    if (input.ruleName !== null) {
+      rule = current.rules.byName(input.ruleName);
+      if (!rule) return UNKNOWN_RULE;
+      if (!rule.matches(original.host, original.path, original.method)) return DENIED;
+    } else {
+      rule = current.rules.match(original.host, original.path, original.method);
+      if (!rule) return NO_RULE;
+    }
+    if (rule.policy === 'bypass') return NO_HEADERS;
+    if (rule.policy === 'deny') return DENIED;
+
+    const who = await subject(input);
+    if ('status' in who) return who;
+    const key = `${who.key}\n${rule.index}`;
+    const hit = current.decisions.get(key);
+    if (hit) return hit.verdict;
+
+    const at = epoch;
+    const user = await accounts.findById(who.userId);
+    if (!user || user.disabled) return who.key.startsWith('c:') ? BAD_CREDENTIAL : SIGN_IN;
+    const verdict = await evaluate(rule, user);
+    if (at === epoch && current === state) current.decisions.set(key, { userId: user.id, verdict });
+    return verdict;
+  }
+
+  return {
+    verify,
+    /** The login page's URL that brings the member back to `url` afterwards. */
+    loginLocation(url: string): string {
+      return `${loginUrl}?return_to=${encodeURIComponent(url)}`;
+    },
+    /** Parent domains the login page may return to (the current rule set's). */
+    returnDomains(): readonly string[] {
+      return state.rules.domains;
+    },
+    /** The header NGINX puts the original URL in. */
+    originalUrlHeader(): string {
+      return state.rules.originalUrlHeader;
+    },
+    /**
+     * Swaps in new rules, compiled completely before the swap; on an error (ConfigError) the
+     * old rules stay. In-flight requests finish with the rule set they started with.
+     */
+    reload(config: ForwardAuthConfig, where = '') {
+      const rules = compileRules(config, deps.validateExpression, where);
+      state = makeState(rules);
+      return { rules: rules.rules.length };
+    },
+    /** Drops cached API-token verifications (all, or one user's), e.g. on a token revocation. */
+    forgetCredentials(userId?: string) {
+      epoch++;
+      if (userId === undefined) credentials.clear();
+      else credentials.deleteWhere((c) => c.userId === userId);
+      state.decisions.deleteWhere((_d, k) => k.startsWith('c:'));
+    },
+  };
+}
+
+export type ForwardAuth = ReturnType<typeof createForwardAuth>;
