@@ -122,6 +122,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     signingKeys,
     clients,
     now,
+    /** Whether a member passes a client's access rule (null: every member). */
+    async mayUse(_userId: string, rule: string | null): Promise<boolean> {
+      return rule === null;
+    },
     forwardAuth,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {

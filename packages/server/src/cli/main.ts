@@ -2,9 +2,12 @@
 
 import { parseArgs } from 'node:util';
 import { AccountError } from '../accounts/errors.ts';
+import { ClientError } from '../clients/clients.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
+import { CLIENT_COMMANDS } from './commands/client.ts';
+import { keysRotateCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 import { userCreateCommand } from './commands/user-create.ts';
@@ -16,13 +19,21 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  /** The name of the one positional argument the command takes (e.g. "client-id"), if any. */
+  positional?: string;
   /** Resolves to the exit code; KEEP_RUNNING for a server that exits on its own signal. */
   run(values: Record<string, unknown>, io: Io): Promise<number | undefined>;
 }
 
 export const KEEP_RUNNING = -1;
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, userCreateCommand];
+const COMMANDS: Command[] = [
+  serveCommand,
+  migrateCommand,
+  userCreateCommand,
+  ...CLIENT_COMMANDS,
+  keysRotateCommand,
+];
 
 const COMMON = {
   help: { type: 'boolean', short: 'h' },
@@ -30,7 +41,7 @@ const COMMON = {
 } as const;
 
 function overview(): string {
-  const lines = COMMANDS.map((c) => `  gatehouse ${c.path.join(' ').padEnd(14)} ${c.summary}`);
+  const lines = COMMANDS.map((c) => `  gatehouse ${c.path.join(' ').padEnd(22)} ${c.summary}`);
   return [
     'Usage: gatehouse <command> [options]',
     '',
@@ -48,7 +59,8 @@ function describe(err: unknown): string {
     err instanceof DatabaseError ||
     err instanceof AccountError ||
     err instanceof DataDirLockedError ||
-    err instanceof CommandError
+    err instanceof CommandError ||
+    err instanceof ClientError
   ) {
     return err.message;
   }
@@ -73,12 +85,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const rest = argv.slice(command.path.length);
   let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({
+    const parsed = parseArgs({
       args: rest,
       options: { ...COMMON, ...command.options },
       strict: true,
-      allowPositionals: false,
-    }));
+      allowPositionals: command.positional !== undefined,
+    });
+    values = parsed.values;
+    if (command.positional !== undefined && !values.help) {
+      if (parsed.positionals.length !== 1) {
+        throw new Error(`expected one ${command.positional}, got ${parsed.positionals.length}`);
+      }
+      values[command.positional] = parsed.positionals[0];
+    }
   } catch (err) {
     io.err(`gatehouse: ${(err as Error).message}\n\n${command.usage}`);
     return 2;

@@ -77,7 +77,7 @@ export async function createOidcState(opts: OidcOptions) {
     permissionsOf:
       opts.permissionsOf ??
       (async (userId) => [...((await gh.accounts.findById(userId))?.permissions ?? [])]),
-    mayUse: opts.mayUse ?? (async () => true),
+    mayUse: opts.mayUse ?? gh.mayUse,
     async sessionOf(cookieHeader) {
       const token = readCookie(cookieHeader, cookies.session);
       if (!token) return null;
@@ -163,10 +163,7 @@ export async function createOidcState(opts: OidcOptions) {
 
   gh.events.on((event, local) => {
     if (event.type === 'keys.rotated') {
-      gh.signingKeys
-        .load()
-        .then((keys) => (keys.version === state.keysVersion ? undefined : build(keys)))
-        .catch((err) => gh.logger.error({ err }, 'reloading signing keys failed'));
+      reloadKeys().catch((err) => gh.logger.error({ err }, 'reloading signing keys failed'));
       return;
     }
     if (event.type === 'clients.changed') {
@@ -214,7 +211,13 @@ export async function createOidcState(opts: OidcOptions) {
   await gh.signingKeys.ensure();
   await build(await gh.signingKeys.load());
 
-  // Expired durable records go in the background.
+  async function reloadKeys() {
+    const keys = await gh.signingKeys.load();
+    if (keys.version !== state.keysVersion) await build(keys);
+  }
+
+  // Expired durable records go in the background; keys are re-read every minute, so a rotation
+  // reaches an instance even without the shared store's event (embedded CLI, lost message).
   const purge = setInterval(
     () =>
       state.current.adapters
@@ -222,14 +225,21 @@ export async function createOidcState(opts: OidcOptions) {
         .catch((err) => gh.logger.error({ err }, 'purge failed')),
     3_600_000,
   );
+  const keyCheck = setInterval(
+    () => reloadKeys().catch((err) => gh.logger.error({ err }, 'reloading signing keys failed')),
+    60_000,
+  );
   purge.unref();
+  keyCheck.unref();
 
   return {
     state,
     hooks,
     endProviderSession,
+    reloadKeys,
     close() {
       clearInterval(purge);
+      clearInterval(keyCheck);
     },
   };
 }

@@ -385,3 +385,32 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
 }
 
 export type OidcProvider = ReturnType<typeof createProvider>;
+
+/**
+ * An initial access token for RFC 7591 registration, for the CLI and the admin API: issued
+ * through a provider built from the stored keys, so the token is one the live servers accept.
+ */
+export async function issueInitialAccessToken(
+  gh: Gatehouse,
+  expiresInSeconds: number,
+): Promise<string> {
+  await gh.signingKeys.ensure();
+  const none = async () => [] as string[];
+  const page = () => '';
+  const { provider } = createProvider(gh, await gh.signingKeys.load(), {
+    groupsOf: none,
+    permissionsOf: none,
+    mayUse: async () => false,
+    sessionOf: async () => null,
+    pages: {
+      error: page,
+      logout: page,
+      loggedOut: page,
+      deviceInput: page,
+      deviceConfirm: page,
+      deviceDone: page,
+    },
+  });
+  const token = new provider.InitialAccessToken({ expiresIn: expiresInSeconds } as never);
+  return token.save();
+}

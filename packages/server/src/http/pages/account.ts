@@ -22,6 +22,7 @@ const NOTICES: Record<string, Notice> = {
 
 export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
   const { gh } = opts;
+  const mayUse = gh.mayUse;
   const signedIn = { preHandler: app.requirePageUser };
   const signedInForm = { preHandler: [app.checkCsrf, app.requirePageUser] };
 
@@ -71,10 +72,17 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
     return reply.redirect(`/account?notice=${notice}`, 303);
   }
 
+  // The portal: a tile for every client with a launch URL that this member may sign in to.
   app.get('/', signedIn, async (request, reply) => {
+    const user = request.user!;
+    const services = [];
+    for (const client of await gh.clients.list()) {
+      if (!client.launchUrl || !(await mayUse(user.id, client.accessRule))) continue;
+      services.push({ name: client.name, url: client.launchUrl, logoUrl: client.logoUri });
+    }
     return sendPage(
       reply,
-      portalPage({ user: viewUser(request.user)!, csrfToken: request.csrfToken(), services: [] }),
+      portalPage({ user: viewUser(user)!, csrfToken: request.csrfToken(), services }),
     );
   });
 

@@ -1,0 +1,331 @@
+// `gatehouse client …`: the OIDC client registry from the command line.
+
+import type { Client, ClientInput } from '../../clients/clients.ts';
+import { issueInitialAccessToken } from '../../oidc/provider.ts';
+import { withGatehouse } from '../context.ts';
+import type { Command } from '../main.ts';
+import { CommandError, type Io, UsageError } from '../output.ts';
+
+const SETTINGS_OPTIONS = {
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  public: { type: 'boolean' },
+  'grant-type': { type: 'string', multiple: true },
+  'response-type': { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  'first-party': { type: 'boolean' },
+  'logo-uri': { type: 'string' },
+  'launch-url': { type: 'string' },
+  'access-rule': { type: 'string' },
+  'auth-method': { type: 'string' },
+  'id-token-alg': { type: 'string' },
+  'backchannel-logout-uri': { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  'application-type': { type: 'string' },
+} as const;
+
+const SETTINGS_HELP = `  --name N                       shown on the consent page and the portal
+  --redirect-uri URI             exact-match redirect URI (repeat for several)
+  --post-logout-redirect-uri URI where RP-initiated logout may send the member (repeatable)
+  --public                       no secret (single-page and native apps); PKCE S256 required
+  --grant-type T                 authorization_code, refresh_token, client_credentials,
+                                 implicit, device_code (repeatable)
+  --response-type T              code, id_token, "id_token token", "code id_token",
+                                 "code token", "code id_token token" (repeatable)
+  --scope S                      allowed scopes: openid profile email groups offline_access
+  --first-party                  trusted: members are not asked for consent
+  --logo-uri URL                 logo for the consent page and the portal tile
+  --launch-url URL               the portal shows a tile opening this URL
+  --access-rule EXPR             who may sign in (default: every member)
+  --auth-method M                client_secret_basic (default), client_secret_post,
+                                 private_key_jwt, none
+  --id-token-alg A               RS256 (default), ES256, EdDSA
+  --backchannel-logout-uri URI   receives a logout token when the member's session ends
+  --jwks-uri URI                 the client's keys, for private_key_jwt
+  --application-type T           web (default) or native (loopback or custom-scheme redirects)
+  --json                         print JSON`;
+
+function list(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? (value as string[]) : undefined;
+}
+
+/** Only the settings given on the command line, so `update` changes nothing else. */
+function settingsFrom(values: Record<string, unknown>): ClientInput {
+  const input: ClientInput = {};
+  const set = <K extends keyof ClientInput>(key: K, value: ClientInput[K] | undefined) => {
+    if (value !== undefined) input[key] = value;
+  };
+  set('name', values.name as string | undefined);
+  set('redirectUris', list(values['redirect-uri']));
+  set('postLogoutRedirectUris', list(values['post-logout-redirect-uri']));
+  set('public', values.public as boolean | undefined);
+  set('grantTypes', list(values['grant-type']));
+  set('responseTypes', list(values['response-type']));
+  set(
+    'scopes',
+    list(values.scope)?.flatMap((s) => s.split(/[\s,]+/).filter(Boolean)),
+  );
+  set('firstParty', values['first-party'] as boolean | undefined);
+  set('logoUri', values['logo-uri'] as string | undefined);
+  set('launchUrl', values['launch-url'] as string | undefined);
+  set('accessRule', values['access-rule'] as string | undefined);
+  set('tokenEndpointAuthMethod', values['auth-method'] as string | undefined);
+  set('idTokenSignedResponseAlg', values['id-token-alg'] as string | undefined);
+  set('backchannelLogoutUri', values['backchannel-logout-uri'] as string | undefined);
+  set('jwksUri', values['jwks-uri'] as string | undefined);
+  set('applicationType', values['application-type'] as ClientInput['applicationType']);
+  return input;
+}
+
+function clientJson(c: Client) {
+  return {
+    client_id: c.clientId,
+    name: c.name,
+    public: c.public,
+    first_party: c.firstParty,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    response_types: c.responseTypes,
+    scopes: c.scopes,
+    logo_uri: c.logoUri,
+    launch_url: c.launchUrl,
+    access_rule: c.accessRule,
+    backchannel_logout_uri: c.backchannelLogoutUri,
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
+    application_type: c.applicationType,
+    created_at: c.createdAt.toISOString(),
+  };
+}
+
+function describeClient(c: Client): string {
+  const rows: Array<[string, string]> = [
+    ['client id', c.clientId],
+    ['name', c.name],
+    [
+      'type',
+      `${c.public ? 'public' : 'confidential'} ${c.applicationType}${c.firstParty ? ', first-party' : ''}`,
+    ],
+    ['auth method', c.tokenEndpointAuthMethod],
+    ['grant types', c.grantTypes.join(', ')],
+    ['response types', c.responseTypes.join(', ') || '—'],
+    ['scopes', c.scopes.join(' ')],
+    ['redirect URIs', c.redirectUris.join('\n                  ') || '—'],
+    ['logout redirects', c.postLogoutRedirectUris.join('\n                  ') || '—'],
+    ['access rule', c.accessRule ?? 'every member'],
+  ];
+  if (c.launchUrl) rows.push(['launch URL', c.launchUrl]);
+  if (c.backchannelLogoutUri) rows.push(['back-channel', c.backchannelLogoutUri]);
+  return rows.map(([k, v]) => `  ${k.padEnd(16)}${v}`).join('\n');
+}
+
+function printSecret(io: Io, secret: string | null) {
+  if (!secret) return;
+  io.out(
+    `\n  client secret   ${secret}\n\nThe secret is shown only now; Gatehouse keeps only its hash. Store it in the service's configuration.`,
+  );
+}
+
+async function found(
+  gh: Parameters<Parameters<typeof withGatehouse>[0]>[0],
+  id: unknown,
+): Promise<Client> {
+  const client = await gh.clients.get(String(id));
+  if (!client) throw new CommandError(`there is no client ${String(id).slice(0, 60)}`);
+  return client;
+}
+
+export const clientCreateCommand: Command = {
+  path: ['client', 'create'],
+  summary: 'register an OIDC client (a service members sign in to)',
+  usage: `Usage: gatehouse client create --name N --redirect-uri URI [--redirect-uri URI…] [--public]
+                        [--grant-type T…] [--response-type T…] [--post-logout-redirect-uri URI] […]
+
+Registers a client and prints its id and (for confidential clients) its secret, once.
+What a choice implies is filled in: a response type that returns tokens adds the implicit
+grant, a code flow gets refresh tokens. A contradiction is explained in one line.
+
+Options:
+${SETTINGS_HELP}
+                                 ({"client_id", "client_secret", …})`,
+  options: SETTINGS_OPTIONS,
+  async run(values, io) {
+    if (typeof values.name !== 'string') throw new UsageError('--name is required');
+    return withGatehouse(async (gh) => {
+      const { client, secret } = await gh.clients.create(settingsFrom(values));
+      await gh.audit.record({
+        actorId: null,
+        action: 'client.create',
+        target: `client:${client.clientId}`,
+        details: { via: 'cli' },
+      });
+      if (values.json) io.out(JSON.stringify({ ...clientJson(client), client_secret: secret }));
+      else {
+        io.out(`Registered ${client.name}.\n\n${describeClient(client)}`);
+        printSecret(io, secret);
+      }
+      return 0;
+    });
+  },
+};
+
+export const clientListCommand: Command = {
+  path: ['client', 'list'],
+  summary: 'list OIDC clients',
+  usage: 'Usage: gatehouse client list [--json]',
+  options: {},
+  async run(values, io) {
+    return withGatehouse(async (gh) => {
+      const clients = await gh.clients.list();
+      if (values.json) io.out(JSON.stringify(clients.map(clientJson)));
+      else if (clients.length === 0)
+        io.out('No clients yet. Register one with `gatehouse client create`.');
+      else
+        for (const c of clients) io.out(`${c.clientId}  ${c.name}${c.public ? ' (public)' : ''}`);
+      return 0;
+    });
+  },
+};
+
+export const clientShowCommand: Command = {
+  path: ['client', 'show'],
+  summary: 'show an OIDC client',
+  usage: 'Usage: gatehouse client show <client-id> [--json]',
+  options: {},
+  positional: 'client-id',
+  async run(values, io) {
+    return withGatehouse(async (gh) => {
+      const client = await found(gh, values['client-id']);
+      io.out(values.json ? JSON.stringify(clientJson(client)) : describeClient(client));
+      return 0;
+    });
+  },
+};
+
+export const clientUpdateCommand: Command = {
+  path: ['client', 'update'],
+  summary: "change an OIDC client's settings",
+  usage: `Usage: gatehouse client update <client-id> [settings…]
+
+Changes only the settings given; list options (--redirect-uri, --scope…) replace the list.
+
+Options:
+${SETTINGS_HELP}`,
+  options: SETTINGS_OPTIONS,
+  positional: 'client-id',
+  async run(values, io) {
+    const patch = settingsFrom(values);
+    if (Object.keys(patch).length === 0)
+      throw new UsageError('give at least one setting to change');
+    return withGatehouse(async (gh) => {
+      const client = await gh.clients.update(
+        (await found(gh, values['client-id'])).clientId,
+        patch,
+      );
+      await gh.audit.record({
+        actorId: null,
+        action: 'client.update',
+        target: `client:${client.clientId}`,
+        details: { via: 'cli' },
+      });
+      io.out(
+        values.json
+          ? JSON.stringify(clientJson(client))
+          : `Updated ${client.name}.\n\n${describeClient(client)}`,
+      );
+      return 0;
+    });
+  },
+};
+
+export const clientDeleteCommand: Command = {
+  path: ['client', 'delete'],
+  summary: 'delete an OIDC client',
+  usage:
+    'Usage: gatehouse client delete <client-id> [--json]\n\nMembers can no longer sign in to it; its refresh tokens stop working.',
+  options: {},
+  positional: 'client-id',
+  async run(values, io) {
+    return withGatehouse(async (gh) => {
+      const client = await found(gh, values['client-id']);
+      await gh.clients.delete(client.clientId);
+      await gh.audit.record({
+        actorId: null,
+        action: 'client.delete',
+        target: `client:${client.clientId}`,
+        details: { via: 'cli' },
+      });
+      io.out(
+        values.json
+          ? JSON.stringify({ deleted: client.clientId })
+          : `Deleted ${client.name} (${client.clientId}).`,
+      );
+      return 0;
+    });
+  },
+};
+
+export const clientRotateSecretCommand: Command = {
+  path: ['client', 'rotate-secret'],
+  summary: "replace an OIDC client's secret",
+  usage:
+    'Usage: gatehouse client rotate-secret <client-id> [--json]\n\nThe old secret stops working at once; the new one is shown only now.',
+  options: {},
+  positional: 'client-id',
+  async run(values, io) {
+    return withGatehouse(async (gh) => {
+      const client = await found(gh, values['client-id']);
+      const secret = await gh.clients.rotateSecret(client.clientId);
+      await gh.audit.record({
+        actorId: null,
+        action: 'client.rotate_secret',
+        target: `client:${client.clientId}`,
+        details: { via: 'cli' },
+      });
+      if (values.json)
+        io.out(JSON.stringify({ client_id: client.clientId, client_secret: secret }));
+      else {
+        io.out(`New secret for ${client.name}.`);
+        printSecret(io, secret);
+      }
+      return 0;
+    });
+  },
+};
+
+export const clientRegistrationTokenCommand: Command = {
+  path: ['client', 'registration-token'],
+  summary: 'issue an initial access token for dynamic client registration',
+  usage: `Usage: gatehouse client registration-token [--expires-in 24h] [--json]
+
+Prints a token that lets one service register itself at the registration endpoint
+(RFC 7591: POST /oidc/reg with "Authorization: Bearer <token>").`,
+  options: { 'expires-in': { type: 'string' } },
+  async run(values, io) {
+    const { parseDuration } = await import('../../config/duration.ts');
+    const ms = parseDuration(String(values['expires-in'] ?? '24h'));
+    if (ms === null || ms <= 0)
+      throw new UsageError('--expires-in must be a duration such as 24h or 7d');
+    return withGatehouse(async (gh) => {
+      const token = await issueInitialAccessToken(gh, Math.ceil(ms / 1000));
+      io.out(
+        values.json
+          ? JSON.stringify({ token, registration_endpoint: `${gh.config.issuer}/oidc/reg` })
+          : token,
+      );
+      return 0;
+    });
+  },
+};
+
+export const CLIENT_COMMANDS = [
+  clientCreateCommand,
+  clientListCommand,
+  clientShowCommand,
+  clientUpdateCommand,
+  clientDeleteCommand,
+  clientRotateSecretCommand,
+  clientRegistrationTokenCommand,
+];

@@ -1,0 +1,36 @@
+// `gatehouse keys rotate`: promote the published next signing key, retire the current one.
+
+import { KEY_RETENTION_MS } from '../../oidc/provider.ts';
+import { withGatehouse } from '../context.ts';
+import type { Command } from '../main.ts';
+
+export const keysRotateCommand: Command = {
+  path: ['keys', 'rotate'],
+  summary: 'rotate the token signing keys',
+  usage: `Usage: gatehouse keys rotate [--json]
+
+The next key of each algorithm (published in the JWKS since the last rotation, signing
+nothing) starts signing; the current key is retired but stays published until every token
+it signed has expired; a new next key is published. A relying party that refreshes its JWKS
+cache at least as often as you rotate never meets an unknown key. Running servers pick the
+change up through the shared store at once, or within a minute otherwise.`,
+  options: {},
+  async run(values, io) {
+    return withGatehouse(async (gh) => {
+      await gh.signingKeys.ensure();
+      const result = await gh.signingKeys.rotate(KEY_RETENTION_MS);
+      await gh.events.emit({ type: 'keys.rotated' });
+      await gh.audit.record({
+        actorId: null,
+        action: 'keys.rotate',
+        details: { via: 'cli', ...result },
+      });
+      if (values.json) io.out(JSON.stringify(result));
+      else
+        io.out(
+          `Rotated the signing keys: ${result.activated.length} now signing, ${result.retired.length} retired (published until their tokens expire).`,
+        );
+      return 0;
+    });
+  },
+};
