@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
+import { createApiTokens } from './apitokens/apitokens.ts';
 import { createAudit } from './audit/audit.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
@@ -64,6 +65,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const accounts = createAccounts({ db, hasher, events, now });
   const sessions = createSessions({ db, kv, events, config: config.sessions, now, onError });
   const oneTimeTokens = createOneTimeTokens({ db, now });
+  // permissionsOf defaults to direct grants; the access subsystem (roles, groups) replaces it.
+  const apiTokens = createApiTokens({ db, kv, events, accounts, now, onError });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
   await events.start();
@@ -81,6 +84,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     accounts,
     sessions,
     oneTimeTokens,
+    apiTokens,
     throttle,
     audit,
     /** Database and store both answer. */

@@ -6,7 +6,8 @@ import type { Kv, Unsubscribe } from './kv.ts';
 
 export type GatehouseEvent =
   | { type: 'sessions.revoked'; userId: string; sessionIds: string[] }
-  | { type: 'user.changed'; userId: string };
+  | { type: 'user.changed'; userId: string }
+  | { type: 'apitokens.revoked'; userId: string; tokenIds: string[] };
 
 type Handler = (event: GatehouseEvent) => void;
 
