@@ -2,11 +2,13 @@
 
 import { parseArgs } from 'node:util';
 import { AccountError } from '../accounts/errors.ts';
+import { ApiTokenError } from '../apitokens/errors.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
 import { userCreateCommand } from './commands/user-create.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
 
@@ -16,13 +18,22 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  /** How many words may follow the options (`token revoke <id>`); none unless set. */
+  positionals?: number;
   /** Resolves to the exit code; KEEP_RUNNING for a server that exits on its own signal. */
-  run(values: Record<string, unknown>, io: Io): Promise<number | undefined>;
+  run(values: Record<string, unknown>, io: Io, positionals: string[]): Promise<number | undefined>;
 }
 
 export const KEEP_RUNNING = -1;
 
-const COMMANDS: Command[] = [serveCommand, migrateCommand, userCreateCommand];
+const COMMANDS: Command[] = [
+  serveCommand,
+  migrateCommand,
+  userCreateCommand,
+  tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
+];
 
 const COMMON = {
   help: { type: 'boolean', short: 'h' },
@@ -47,6 +58,7 @@ function describe(err: unknown): string {
     err instanceof ConfigError ||
     err instanceof DatabaseError ||
     err instanceof AccountError ||
+    err instanceof ApiTokenError ||
     err instanceof DataDirLockedError ||
     err instanceof CommandError
   ) {
@@ -72,13 +84,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const rest = argv.slice(command.path.length);
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
       options: { ...COMMON, ...command.options },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: (command.positionals ?? 0) > 0,
     }));
+    if (positionals.length > (command.positionals ?? 0))
+      throw new Error(`unexpected argument "${positionals[command.positionals ?? 0]}"`);
   } catch (err) {
     io.err(`gatehouse: ${(err as Error).message}\n\n${command.usage}`);
     return 2;
@@ -88,7 +103,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   try {
-    return (await command.run(values, io)) ?? 0;
+    return (await command.run(values, io, positionals)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`gatehouse: ${err.message}\n\n${command.usage}`);
