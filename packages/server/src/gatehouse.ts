@@ -10,6 +10,7 @@ import { createAudit } from './audit/audit.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
+import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -45,6 +46,8 @@ export interface GatehouseOptions {
   logger?: Logger;
   passwordParams?: Partial<Argon2Params>;
   throttle?: Partial<ThrottleConfig>;
+  /** Rate limits of the JSON API (per token, per address). */
+  apiLimits?: Partial<ApiLimits>;
   now?: () => number;
 }
 
@@ -85,6 +88,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     sessions,
     oneTimeTokens,
     apiTokens,
+    apiLimits: options.apiLimits ?? {},
     throttle,
     audit,
     /** Database and store both answer. */
