@@ -43,7 +43,7 @@ export function createRateLimiter(deps: {
   const blocked = new Map<string, number>();
 
   /**
-   * Counts one request against `key`. Returns the seconds to wait when the key is over its
+   * Counts one request against `key` (the count lands in the background; see above). Returns the seconds to wait when the key is over its
    * limit in this window, else null.
    */
   function hit(key: string, limit: number): number | null {
@@ -58,7 +58,8 @@ export function createRateLimiter(deps: {
     deps.kv
       .incr(`apilimit:${key}:${window}`, limits.windowMs)
       .then((n) => {
-        if (n <= limit) return;
+        // The request that reaches the limit was the last one allowed in this window.
+        if (n < limit) return;
         if (blocked.size > 100_000) blocked.clear(); // a flood of addresses: forget, recount
         blocked.set(key, end);
       })
