@@ -10,6 +10,7 @@
 
 import { and, count, desc, eq } from 'drizzle-orm';
 import type { Accounts } from '../accounts/accounts.ts';
+import { parseDuration } from '../config/duration.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
@@ -77,6 +78,17 @@ const TOUCH_INTERVAL_MS = 60_000;
  */
 const LOCAL_TTL_MS = 60_000;
 const MISSING = 'missing';
+
+/**
+ * The expiry a duration names ("30d", "12h", "2w"), from `now`; null for no expiry (null,
+ * absent or "never"). Throws TOKEN_EXPIRY_INVALID for anything else.
+ */
+export function expiresAtFrom(duration: string | null | undefined, now: number): number | null {
+  if (duration === null || duration === undefined || duration === 'never') return null;
+  const ms = parseDuration(duration);
+  if (!ms) throw new ApiTokenError('TOKEN_EXPIRY_INVALID');
+  return now + ms;
+}
 
 function normaliseName(name: unknown): string | null {
   if (typeof name !== 'string') return null;

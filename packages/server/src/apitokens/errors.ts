@@ -21,7 +21,7 @@ export const API_TOKEN_ERRORS = {
   TOKEN_EXPIRY_INVALID: {
     status: 400,
     field: 'expires_in',
-    message: 'The expiry must be in the future and at most 5 years away.',
+    message: 'The expiry must be a duration such as 30d, 12h or 2w (or "never"), at most 5 years.',
   },
   TOKEN_LIMIT_REACHED: {
     status: 409,

@@ -1,8 +1,7 @@
 // `gatehouse token create | list | revoke`: personal API tokens for scripts and tools (seed
 // 003's "mint a token with scopes such as upload:read").
 
-import type { ApiTokenInfo } from '../../apitokens/apitokens.ts';
-import { parseDuration } from '../../config/duration.ts';
+import { type ApiTokenInfo, expiresAtFrom } from '../../apitokens/apitokens.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { withGatehouse } from '../context.ts';
 import type { Command } from '../main.ts';
@@ -20,11 +19,12 @@ async function findUser(gh: Gatehouse, ref: string) {
 }
 
 /** The expiry an --expires-in value names: null for none ("never" or absent). */
-export function expiryFrom(value: unknown, now: number): number | null {
-  if (value === undefined || value === 'never') return null;
-  const ms = typeof value === 'string' ? parseDuration(value) : null;
-  if (!ms) throw new UsageError('--expires-in takes a duration such as 30d, 12h or 2w, or "never"');
-  return now + ms;
+function expiryFrom(value: unknown, now: number): number | null {
+  try {
+    return expiresAtFrom(value as string | undefined, now);
+  } catch {
+    throw new UsageError('--expires-in takes a duration such as 30d, 12h or 2w, or "never"');
+  }
 }
 
 function tokenJson(t: ApiTokenInfo) {

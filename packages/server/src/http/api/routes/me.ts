@@ -1,9 +1,7 @@
 // The signed-in member: profile, sessions and personal API tokens.
 
 import { z } from 'zod';
-import { MAX_SCOPES } from '../../../apitokens/apitokens.ts';
-import { ApiTokenError } from '../../../apitokens/errors.ts';
-import { parseDuration } from '../../../config/duration.ts';
+import { expiresAtFrom, MAX_SCOPES } from '../../../apitokens/apitokens.ts';
 import { HttpError } from '../../errors.ts';
 import { defineRoute } from '../define.ts';
 import {
@@ -121,14 +119,6 @@ export const listMyTokens = defineRoute({
   },
 });
 
-/** "30d" → milliseconds from now, for token expiry in API bodies and forms. */
-export function expiryFromDuration(value: string | null | undefined, now: number): number | null {
-  if (value === null || value === undefined) return null;
-  const ms = parseDuration(value);
-  if (!ms) throw new ApiTokenError('TOKEN_EXPIRY_INVALID');
-  return now + ms;
-}
-
 export const createMyToken = defineRoute({
   id: 'createMyToken',
   method: 'POST',
@@ -169,7 +159,7 @@ export const createMyToken = defineRoute({
     const { token, info, warnings } = await gh.apiTokens.create(user.id, {
       name: body.name,
       scopes: body.scopes,
-      expiresAt: expiryFromDuration(body.expires_in, Date.now()),
+      expiresAt: expiresAtFrom(body.expires_in, Date.now()),
     });
     await gh.audit.record({
       actorId: user.id,
