@@ -278,11 +278,17 @@ describe(`JSON API, every route (${storageMode()})`, () => {
     },
   );
 
-  it('session writes need the CSRF token in X-CSRF-Token, which API responses carry', async () => {
+  it('session writes need the CSRF token in X-CSRF-Token, which a read returns when asked', async () => {
     const c = createInjectClient(t.app);
     await c.signIn(member.username, 'api password 123');
     const cookie = [...c.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const me = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+    const plain = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+    expect(plain.headers['x-csrf-token']).toBeUndefined();
+    const me = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { cookie, 'x-csrf-token': 'fetch' },
+    });
     expect(me.statusCode).toBe(200);
     const csrf = me.headers['x-csrf-token'] as string;
     expect(csrf).toBe(c.csrf());

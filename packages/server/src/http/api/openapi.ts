@@ -136,7 +136,7 @@ export function openApiDocument(
     info: {
       title: 'Gatehouse API',
       version: '1',
-      description: `Act for a member from scripts and services. Authenticate with a session cookie (writes need the CSRF token in an X-CSRF-Token header; session responses carry it in their X-CSRF-Token header) or with "Authorization: Bearer gth_api_…", a personal API token whose scopes must include the scope each operation names.\n\nScopes:\n${Object.entries(
+      description: `Act for a member from scripts and services. Authenticate with a session cookie (writes need the CSRF token in an X-CSRF-Token header; a GET sent with "X-CSRF-Token: fetch" returns it in the same header) or with "Authorization: Bearer gth_api_…", a personal API token whose scopes must include the scope each operation names.\n\nScopes:\n${Object.entries(
         SCOPES,
       )
         .map(([scope, what]) => `- \`${scope}\`: ${what}`)

@@ -137,12 +137,14 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
       } catch {
         throw new HttpError('CSRF_FAILED', {
           message:
-            'Signed-in writes need the CSRF token in an X-CSRF-Token header (sent in the X-CSRF-Token header of API responses), or use an API token.',
+            'Signed-in writes need the CSRF token in an X-CSRF-Token header (a read sent with "X-CSRF-Token: fetch" returns it), or use an API token.',
         });
       }
     }
-    // Where a same-origin script finds the token for its writes.
-    reply.header('x-csrf-token', request.csrfToken());
+    // A same-origin script asks for the token for its writes with `X-CSRF-Token: fetch` on a
+    // read. Only when asked: minting one on every answer would cost every session request.
+    if (request.headers['x-csrf-token'] === 'fetch' && !WRITE.has(request.method))
+      reply.header('x-csrf-token', request.csrfToken());
     request.apiAuth = { kind: 'session', sessionId: request.session.id };
   }
 

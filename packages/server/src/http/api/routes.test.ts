@@ -176,7 +176,10 @@ describe(`member routes (${storageMode()})`, () => {
     await c.signIn(user.username, PASSWORD);
     await t.gh.sessions.create(user.id, { ip: '192.0.2.9' });
     const cookie = [...c.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const listed = await call('GET', '/api/v1/me/sessions', null, undefined, { cookie });
+    const listed = await call('GET', '/api/v1/me/sessions', null, undefined, {
+      cookie,
+      'x-csrf-token': 'fetch',
+    });
     expect(listed.statusCode).toBe(200);
     const items = listed.json().items as Array<{ id: string; current: boolean; ip: string }>;
     expect(items).toHaveLength(2);
