@@ -14,7 +14,7 @@ import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
 import { type AnyApiRoute, API_BODY_LIMIT, type ApiAuth, fastifyPath } from './define.ts';
 import { createIdempotency } from './idempotency.ts';
-import { OPENAPI_PATH, openApiDocument } from './openapi.ts';
+import { jsonSchema, OPENAPI_PATH, openApiDocument } from './openapi.ts';
 import { type ApiLimits, createRateLimiter } from './rate-limit.ts';
 import { isMemberScope } from './scopes.ts';
 
@@ -176,6 +176,11 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
       method: route.method,
       url: fastifyPath(route.path),
       bodyLimit: route.bodyLimit ?? API_BODY_LIMIT,
+      // The success body's JSON Schema compiles to a serializer (fast-json-stringify): faster
+      // than JSON.stringify, and it drops any field the schema does not name.
+      ...(route.response
+        ? { schema: { response: { [route.status ?? 200]: jsonSchema(route.response, 'output') } } }
+        : {}),
       onRequest: (request, reply) => authenticate(route, request, reply),
       handler: async (request, reply) => {
         checkContentType(route, request);
@@ -203,21 +208,16 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
           if (opts.validateResponses) parse(route.response, result, 'response');
           return { status: route.status ?? 200, body: result };
         };
-        const key = request.headers['idempotency-key'];
-        const response =
-          route.idempotent && typeof key === 'string'
-            ? await idempotency.run(
-                {
-                  userId: request.user!.id,
-                  method: route.method,
-                  path: request.url.split('?')[0]!,
-                  key,
-                  body: request.body,
-                },
-                run,
-              )
-            : { ...(await run()), replayed: false };
-        if (response.replayed) reply.header('idempotent-replayed', 'true');
+        const key = route.idempotent ? request.headers['idempotency-key'] : undefined;
+        if (typeof key === 'string') {
+          const path = request.url.split('?')[0]!;
+          const scope = { userId: request.user!.id, method: route.method, path, key };
+          const replay = await idempotency.run({ ...scope, body: request.body }, run);
+          if (replay.replayed) reply.header('idempotent-replayed', 'true');
+          reply.code(replay.status);
+          return replay.status === 204 ? reply.send() : replay.body;
+        }
+        const response = await run();
         reply.code(response.status);
         return response.status === 204 ? reply.send() : response.body;
       },
