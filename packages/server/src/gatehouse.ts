@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
+import { createApiTokens } from './apitokens/apitokens.ts';
 import { createAudit } from './audit/audit.ts';
 import { createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
@@ -18,6 +19,7 @@ import {
   createForwardAuth,
 } from './forwardauth/forward-auth.ts';
 import { compileRules, type ExpressionValidator } from './forwardauth/rules.ts';
+import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -53,6 +55,8 @@ export interface GatehouseOptions {
   logger?: Logger;
   passwordParams?: Partial<Argon2Params>;
   throttle?: Partial<ThrottleConfig>;
+  /** Rate limits of the JSON API (per token, per address). */
+  apiLimits?: Partial<ApiLimits>;
   now?: () => number;
   /** The secret key to use instead of the configured one (tests). */
   secretKey?: SecretKey;
@@ -87,6 +91,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const accounts = createAccounts({ db, hasher, events, now });
   const sessions = createSessions({ db, kv, events, config: config.sessions, now, onError });
   const oneTimeTokens = createOneTimeTokens({ db, now });
+  // permissionsOf defaults to direct grants; the access subsystem (roles, groups) replaces it.
+  const apiTokens = createApiTokens({ db, kv, events, accounts, now, onError });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
   const secretKey = options.secretKey ?? loadSecretKey(config);
@@ -99,6 +105,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     accounts,
     events,
     now,
+    // API tokens as Bearer or as the Basic password.
+    verifyCredential: (token, context) => apiTokens.verify(token, context),
     ...options.forwardAuth,
   });
   await events.start();
@@ -116,6 +124,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     accounts,
     sessions,
     oneTimeTokens,
+    apiTokens,
+    apiLimits: options.apiLimits ?? {},
     throttle,
     audit,
     secretKey,

@@ -1,6 +1,6 @@
 // Accounts: create users, look them up, check passwords, change profiles and passwords.
 
-import { and, count, eq, isNull, or } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { createPasswordHasher } from '../crypto/passwords.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
@@ -303,6 +303,54 @@ export function createAccounts(deps: {
         .delete(userPermissions)
         .where(and(eq(userPermissions.userId, id), eq(userPermissions.permission, permission)));
       await changed(id);
+    },
+
+    /**
+     * A page of users in username order, for administration. `after` is the previous page's
+     * `next` (a username key); `next` is null on the last page.
+     */
+    async list(options: {
+      after?: string | null;
+      limit: number;
+    }): Promise<{ users: User[]; next: string | null }> {
+      const rows = await db
+        .select()
+        .from(users)
+        .where(options.after ? gt(users.usernameKey, options.after) : undefined)
+        .orderBy(asc(users.usernameKey))
+        .limit(options.limit + 1);
+      const pageRows = rows.slice(0, options.limit);
+      const perms =
+        pageRows.length === 0
+          ? []
+          : await db
+              .select()
+              .from(userPermissions)
+              .where(
+                inArray(
+                  userPermissions.userId,
+                  pageRows.map((r) => r.id),
+                ),
+              );
+      const list = pageRows.map((row) =>
+        toUser(
+          row,
+          perms
+            .filter((p) => p.userId === row.id)
+            .map((p) => p.permission)
+            .sort(),
+        ),
+      );
+      const last = pageRows.at(-1);
+      return { users: list, next: rows.length > options.limit && last ? last.usernameKey : null };
+    },
+
+    /** Deletes a user and, by cascade, their sessions, tokens and grants. True when deleted. */
+    async delete(id: string): Promise<boolean> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+      const removed = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+      if (removed.length > 0) await changed(id);
+      return removed.length > 0;
     },
 
     /** Is either identifier in use? For forms that want to say so before hashing a password. */

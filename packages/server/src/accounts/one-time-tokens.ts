@@ -11,6 +11,9 @@ import {
 import type { Db } from '../store/db.ts';
 import { oneTimeTokens } from './tables.ts';
 
+/** How long a password link for a user (new, or reset by an administrator) stays valid. */
+export const SET_PASSWORD_LINK_TTL_MS = 72 * 60 * 60_000;
+
 export type OneTimeKind = Extract<TokenKind, 'setup' | 'rst' | 'vfy'>;
 
 export interface OneTimeToken {

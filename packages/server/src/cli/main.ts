@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { AccountError } from '../accounts/errors.ts';
+import { ApiTokenError } from '../apitokens/errors.ts';
 import { ClientError } from '../clients/clients.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
@@ -10,6 +11,7 @@ import { CLIENT_COMMANDS } from './commands/client.ts';
 import { keysRotateCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
 import { userCreateCommand } from './commands/user-create.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
 
@@ -19,10 +21,10 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  /** The name of the one positional argument the command takes (e.g. "client-id"), if any. */
-  positional?: string;
+  /** How many words may follow the options (`token revoke <id>`); none unless set. */
+  positionals?: number;
   /** Resolves to the exit code; KEEP_RUNNING for a server that exits on its own signal. */
-  run(values: Record<string, unknown>, io: Io): Promise<number | undefined>;
+  run(values: Record<string, unknown>, io: Io, positionals: string[]): Promise<number | undefined>;
 }
 
 export const KEEP_RUNNING = -1;
@@ -33,6 +35,9 @@ const COMMANDS: Command[] = [
   userCreateCommand,
   ...CLIENT_COMMANDS,
   keysRotateCommand,
+  tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
 ];
 
 const COMMON = {
@@ -58,6 +63,7 @@ function describe(err: unknown): string {
     err instanceof ConfigError ||
     err instanceof DatabaseError ||
     err instanceof AccountError ||
+    err instanceof ApiTokenError ||
     err instanceof DataDirLockedError ||
     err instanceof CommandError ||
     err instanceof ClientError
@@ -84,20 +90,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const rest = argv.slice(command.path.length);
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    const parsed = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
       options: { ...COMMON, ...command.options },
       strict: true,
-      allowPositionals: command.positional !== undefined,
-    });
-    values = parsed.values;
-    if (command.positional !== undefined && !values.help) {
-      if (parsed.positionals.length !== 1) {
-        throw new Error(`expected one ${command.positional}, got ${parsed.positionals.length}`);
-      }
-      values[command.positional] = parsed.positionals[0];
-    }
+      allowPositionals: (command.positionals ?? 0) > 0,
+    }));
+    if (positionals.length > (command.positionals ?? 0))
+      throw new Error(`unexpected argument "${positionals[command.positionals ?? 0]}"`);
   } catch (err) {
     io.err(`gatehouse: ${(err as Error).message}\n\n${command.usage}`);
     return 2;
@@ -107,7 +109,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   try {
-    return (await command.run(values, io)) ?? 0;
+    return (await command.run(values, io, positionals)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`gatehouse: ${err.message}\n\n${command.usage}`);

@@ -14,7 +14,8 @@ import Fastify, {
 } from 'fastify';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
-import { meApi } from './api/me.ts';
+import { apiPlugin } from './api/plugin.ts';
+import { API_ROUTES } from './api/routes/index.ts';
 import { clientAddress } from './client-address.ts';
 import { cookiePolicy } from './cookies.ts';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
@@ -90,7 +91,17 @@ export function sendError(
   );
 }
 
-export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
+export interface BuildAppOptions {
+  /** Called for every route Fastify registers (tests compare them with the OpenAPI document). */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
+  /** Check every JSON API response against its schema; a mismatch is a 500 (tests). */
+  validateResponses?: boolean;
+}
+
+export async function buildApp(
+  gh: Gatehouse,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
   const { config } = gh;
   const cookies = cookiePolicy(config);
   const perRequestLogger = gh.logger.isLevelEnabled('info');
@@ -117,6 +128,10 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   for (const method of WEBDAV_METHODS)
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
 
+  if (options.onRoute) {
+    const onRoute = options.onRoute;
+    app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
+  }
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(securityPlugin, { config, cookies });
@@ -169,7 +184,6 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(healthRoutes, { gh });
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
-  await app.register(meApi, { sessionCookie: cookies.session });
   await app.register(forwardAuthRoutes, {
     forwardAuth: gh.forwardAuth,
     cookies,
@@ -179,5 +193,12 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   app.decorate('oidc', oidc);
   app.addHook('onClose', async () => oidc.close());
   await app.register(oidcRoutes, { gh, oidc });
+  await app.register(apiPlugin, {
+    gh,
+    routes: API_ROUTES,
+    sessionCookie: cookies.session,
+    limits: gh.apiLimits,
+    validateResponses: options.validateResponses === true,
+  });
   return app;
 }

@@ -19,6 +19,28 @@ export const HTTP_ERRORS = {
     title: 'Not allowed',
     message: 'Your account is not allowed to do that.',
   },
+  INSUFFICIENT_SCOPE: {
+    status: 403,
+    title: 'Not allowed',
+    message: 'This API token does not carry the scope this request needs.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    title: 'Idempotency key reused',
+    message:
+      'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+  },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    title: 'Request in progress',
+    message: 'A request with this Idempotency-Key is still being processed. Retry in a moment.',
+  },
+  SELF_LOCKOUT: {
+    status: 409,
+    title: 'Not on your own account',
+    message:
+      'You cannot disable or delete your own account here. Ask another administrator to do it.',
+  },
   NOT_FOUND: {
     status: 404,
     title: 'Page not found',

@@ -11,7 +11,8 @@ export type GatehouseEvent =
   | { type: 'clients.changed'; clientId: string }
   | { type: 'keys.rotated' }
   /** Group memberships or permissions changed for these users (the access subsystem). */
-  | { type: 'access.changed'; userIds: string[] };
+  | { type: 'access.changed'; userIds: string[] }
+  | { type: 'apitokens.revoked'; userId: string; tokenIds: string[] };
 
 /** `local` is true on the instance that emitted the event: work to do once, not per instance. */
 type Handler = (event: GatehouseEvent, local: boolean) => void;

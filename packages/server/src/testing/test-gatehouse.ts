@@ -110,7 +110,7 @@ export async function createTestGatehouse(options: TestGatehouseOptions = {}) {
     logger,
     stores,
   });
-  const app = await buildApp(gh);
+  const app = await buildApp(gh, { validateResponses: true });
   await app.ready();
   return {
     gh,

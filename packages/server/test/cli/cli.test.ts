@@ -206,3 +206,98 @@ describe(`gatehouse command (${storageMode()})`, () => {
     }
   });
 });
+
+describe(`gatehouse token (${storageMode()})`, () => {
+  it('creates, lists and revokes tokens; scopes never wider than the user; bad usage exits 2', async () => {
+    const user = await run([
+      'user',
+      'create',
+      '--username',
+      'tokenuser',
+      '--email',
+      'tokenuser@example.org',
+    ]);
+    expect(user.code).toBe(0);
+    expect((await run(['token', 'create', '--scope', 'account:read'])).code).toBe(2);
+    expect((await run(['token', 'create', '--user', 'tokenuser'])).code).toBe(2);
+    const badExpiry = await run([
+      'token',
+      'create',
+      '--user',
+      'tokenuser',
+      '--scope',
+      'account:read',
+      '--expires-in',
+      'soon',
+    ]);
+    expect(badExpiry.code).toBe(2);
+    expect(badExpiry.stderr).toContain('--expires-in');
+
+    const wider = await run([
+      'token',
+      'create',
+      '--user',
+      'tokenuser',
+      '--scope',
+      'gatehouse:admin',
+      '--json',
+    ]);
+    expect(wider.code).toBe(1);
+    expect(wider.stderr).toContain('not held: gatehouse:admin');
+    noStack(wider.stderr);
+    expect((await run(['token', 'create', '--user', 'nobody', '--scope', 'x'])).code).toBe(1);
+
+    const created = await run([
+      'token',
+      'create',
+      '--user',
+      'tokenuser',
+      '--scope',
+      'account:read',
+      '--scope',
+      'account:write',
+      '--expires-in',
+      '30d',
+      '--name',
+      'backup script',
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toBe('');
+    const json = JSON.parse(created.stdout);
+    expect(json.token).toMatch(/^gth_api_[0-9a-f]{32}[0-9A-Za-z]{49}$/);
+    expect(json).toMatchObject({
+      name: 'backup script',
+      scopes: ['account:read', 'account:write'],
+    });
+
+    const forever = await run([
+      'token',
+      'create',
+      '--user',
+      'tokenuser',
+      '--scope',
+      'account:read',
+    ]);
+    expect(forever.code).toBe(0);
+    expect(forever.stdout).toMatch(/gth_api_/);
+    expect(forever.stderr).toContain('warning: This token never expires');
+
+    const listed = await run(['token', 'list', '--user', 'tokenuser', '--json']);
+    expect(listed.code).toBe(0);
+    const tokens = JSON.parse(listed.stdout).tokens;
+    expect(tokens).toHaveLength(2);
+    expect(listed.stdout).not.toContain(json.token);
+
+    expect((await run(['token', 'revoke'])).code).toBe(2);
+    expect((await run(['token', 'revoke', json.id, 'extra'])).code).toBe(2);
+    expect((await run(['token', 'revoke', 'not-an-id'])).code).toBe(2);
+    const revoked = await run(['token', 'revoke', json.id, '--json']);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toEqual({ revoked: true, id: json.id });
+    const again = await run(['token', 'revoke', json.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('there is no token');
+    expect((await run(['token', 'list', '--user', 'tokenuser'])).stdout).not.toContain(json.id);
+  });
+});

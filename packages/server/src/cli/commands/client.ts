@@ -128,6 +128,12 @@ function printSecret(io: Io, secret: string | null) {
   );
 }
 
+function clientIdFrom(positionals: string[]): string {
+  const [id] = positionals;
+  if (!id) throw new UsageError('give the client id: gatehouse client <command> <client-id>');
+  return id;
+}
+
 async function found(
   gh: Parameters<Parameters<typeof withGatehouse>[0]>[0],
   id: unknown,
@@ -194,10 +200,10 @@ export const clientShowCommand: Command = {
   summary: 'show an OIDC client',
   usage: 'Usage: gatehouse client show <client-id> [--json]',
   options: {},
-  positional: 'client-id',
-  async run(values, io) {
+  positionals: 1,
+  async run(values, io, positionals) {
     return withGatehouse(async (gh) => {
-      const client = await found(gh, values['client-id']);
+      const client = await found(gh, clientIdFrom(positionals));
       io.out(values.json ? JSON.stringify(clientJson(client)) : describeClient(client));
       return 0;
     });
@@ -214,16 +220,14 @@ Changes only the settings given; list options (--redirect-uri, --scope…) repla
 Options:
 ${SETTINGS_HELP}`,
   options: SETTINGS_OPTIONS,
-  positional: 'client-id',
-  async run(values, io) {
+  positionals: 1,
+  async run(values, io, positionals) {
+    const clientId = clientIdFrom(positionals);
     const patch = settingsFrom(values);
     if (Object.keys(patch).length === 0)
       throw new UsageError('give at least one setting to change');
     return withGatehouse(async (gh) => {
-      const client = await gh.clients.update(
-        (await found(gh, values['client-id'])).clientId,
-        patch,
-      );
+      const client = await gh.clients.update((await found(gh, clientId)).clientId, patch);
       await gh.audit.record({
         actorId: null,
         action: 'client.update',
@@ -246,10 +250,10 @@ export const clientDeleteCommand: Command = {
   usage:
     'Usage: gatehouse client delete <client-id> [--json]\n\nMembers can no longer sign in to it; its refresh tokens stop working.',
   options: {},
-  positional: 'client-id',
-  async run(values, io) {
+  positionals: 1,
+  async run(values, io, positionals) {
     return withGatehouse(async (gh) => {
-      const client = await found(gh, values['client-id']);
+      const client = await found(gh, clientIdFrom(positionals));
       await gh.clients.delete(client.clientId);
       await gh.audit.record({
         actorId: null,
@@ -273,10 +277,10 @@ export const clientRotateSecretCommand: Command = {
   usage:
     'Usage: gatehouse client rotate-secret <client-id> [--json]\n\nThe old secret stops working at once; the new one is shown only now.',
   options: {},
-  positional: 'client-id',
-  async run(values, io) {
+  positionals: 1,
+  async run(values, io, positionals) {
     return withGatehouse(async (gh) => {
-      const client = await found(gh, values['client-id']);
+      const client = await found(gh, clientIdFrom(positionals));
       const secret = await gh.clients.rotateSecret(client.clientId);
       await gh.audit.record({
         actorId: null,

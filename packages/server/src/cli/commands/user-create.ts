@@ -1,9 +1,7 @@
+import { SET_PASSWORD_LINK_TTL_MS } from '../../accounts/one-time-tokens.ts';
 import { withGatehouse } from '../context.ts';
 import type { Command } from '../main.ts';
 import { UsageError } from '../output.ts';
-
-/** How long the set-password link printed for a user created without a password stays valid. */
-const SET_PASSWORD_LINK_TTL_MS = 72 * 60 * 60_000;
 
 export const userCreateCommand: Command = {
   path: ['user', 'create'],

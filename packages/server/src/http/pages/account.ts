@@ -2,12 +2,25 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountError } from '../../accounts/errors.ts';
+import { expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { ApiTokenError } from '../../apitokens/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { SCOPES } from '../api/scopes.ts';
 import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
+import type { ApiTokensSectionProps } from '../views/api-tokens-section.ts';
 import { accountPage, type Notice, portalPage } from '../views/pages.ts';
+
+type TokenFormState = Pick<ApiTokensSectionProps, 'created' | 'errors' | 'values'>;
+
+/** Every value of a form field sent once or repeated (checkboxes); non-text values are dropped. */
+function formFields(body: unknown, name: string): string[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const value = (body as Record<string, unknown>)[name];
+  return [value].flat().filter((v): v is string => typeof v === 'string');
+}
 
 // Confirmations travel as a fixed code in the redirect (post/redirect/get), never as free text.
 const NOTICES: Record<string, Notice> = {
@@ -18,6 +31,7 @@ const NOTICES: Record<string, Notice> = {
   },
   'session-revoked': { kind: 'success', text: 'That session has been signed out.' },
   'others-revoked': { kind: 'success', text: 'All your other sessions have been signed out.' },
+  'token-revoked': { kind: 'success', text: 'That API token has been revoked.' },
 };
 
 export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
@@ -31,13 +45,17 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
     reply: FastifyReply,
     status: number,
     errors?: Record<string, string>,
+    tokenForm: TokenFormState = {},
   ) {
     const user = request.user!;
     const notice = NOTICES[String((request.query as Record<string, unknown>).notice ?? '')] ?? null;
-    const sessions = (await gh.sessions.listForUser(user.id)).map((s) => ({
-      ...s,
-      current: s.id === request.session?.id,
-    }));
+    const [listed, tokens, grantable] = await Promise.all([
+      gh.sessions.listForUser(user.id),
+      gh.apiTokens.listForUser(user.id),
+      gh.apiTokens.grantableScopes(user.id),
+    ]);
+    const sessions = listed.map((s) => ({ ...s, current: s.id === request.session?.id }));
+    const descriptions: Record<string, string> = SCOPES;
     return sendPage(
       reply,
       accountPage({
@@ -46,6 +64,14 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
         sessions,
         notice,
         errors,
+        apiTokens: {
+          tokens,
+          grantable: grantable.map((scope) => ({
+            scope,
+            description: descriptions[scope] ?? null,
+          })),
+          ...tokenForm,
+        },
       }),
       status,
     );
@@ -153,5 +179,54 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
       ip: clientAddress(request),
     });
     return reply.redirect('/account?notice=others-revoked', 303);
+  });
+
+  app.post('/account/tokens', signedInForm, async (request, reply) => {
+    const b = request.body;
+    const user = request.user!;
+    const values = {
+      name: formField(b, 'name'),
+      scopes: formFields(b, 'scopes'),
+      expires: formField(b, 'expires_in'),
+    };
+    try {
+      const { token, info, warnings } = await gh.apiTokens.create(user.id, {
+        name: values.name,
+        scopes: values.scopes,
+        expiresAt: expiresAtFrom(values.expires, Date.now()),
+      });
+      await gh.audit.record({
+        actorId: user.id,
+        action: 'apitoken.create',
+        target: `apitoken:${info.id}`,
+        ip: clientAddress(request),
+        details: { via: 'account', scopes: info.scopes },
+      });
+      // Shown on this response only: the token is not stored and no redirect could carry it.
+      return renderAccount(request, reply, 201, undefined, {
+        created: { token, name: info.name, warnings },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiTokenError)) throw err;
+      return renderAccount(request, reply, err.status, undefined, {
+        errors: { [err.field ?? 'name']: err.message },
+        values,
+      });
+    }
+  });
+
+  app.post('/account/tokens/:id/revoke', signedInForm, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    // Someone else's token id answers exactly like an unknown one.
+    if (!(await gh.apiTokens.revoke(id, { userId: request.user!.id })))
+      throw new HttpError('NOT_FOUND');
+    await gh.audit.record({
+      actorId: request.user!.id,
+      action: 'apitoken.revoke',
+      target: `apitoken:${id}`,
+      ip: clientAddress(request),
+      details: { via: 'account' },
+    });
+    return reply.redirect('/account?notice=token-revoked', 303);
   });
 }

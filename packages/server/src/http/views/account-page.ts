@@ -1,5 +1,6 @@
 // The member's own account: profile, password and the sessions signed in to it.
 
+import { type ApiTokensSectionProps, apiTokensSection } from './api-tokens-section.ts';
 import { avatar, csrfInput, field, formErrors, type Notice } from './components.ts';
 import { describeUserAgent, formatDateTime, formatRelative } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
@@ -23,6 +24,8 @@ export interface AccountPageProps {
   errors?: Record<string, string>;
   /** For relative times ("5 minutes ago"); defaults to the time of rendering. */
   now?: Date;
+  /** The API tokens section; its own errors and values travel inside. */
+  apiTokens?: Omit<ApiTokensSectionProps, 'csrfToken' | 'now'> | null;
 }
 
 const ACCOUNT_FIELDS = [
@@ -150,6 +153,7 @@ ${general.markup}
   </form>
 </section>
 ${sessionsSection(p.sessions, p.csrfToken, now)}
+${p.apiTokens ? apiTokensSection({ ...p.apiTokens, csrfToken: p.csrfToken, now }) : ''}
 </div>`;
   return layout({
     title: 'Your account',

@@ -1,0 +1,176 @@
+// `gatehouse token create | list | revoke`: personal API tokens for scripts and tools (seed
+// 003's "mint a token with scopes such as upload:read").
+
+import { type ApiTokenInfo, expiresAtFrom } from '../../apitokens/apitokens.ts';
+import type { Gatehouse } from '../../gatehouse.ts';
+import { withGatehouse } from '../context.ts';
+import type { Command } from '../main.ts';
+import { CommandError, UsageError } from '../output.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A user named by username or id. */
+async function findUser(gh: Gatehouse, ref: string) {
+  const user = UUID.test(ref)
+    ? await gh.accounts.findById(ref.toLowerCase())
+    : await gh.accounts.findByUsername(ref);
+  if (!user) throw new CommandError(`there is no user "${ref}"`);
+  return user;
+}
+
+/** The expiry an --expires-in value names: null for none ("never" or absent). */
+function expiryFrom(value: unknown, now: number): number | null {
+  try {
+    return expiresAtFrom(value as string | undefined, now);
+  } catch {
+    throw new UsageError('--expires-in takes a duration such as 30d, 12h or 2w, or "never"');
+  }
+}
+
+function tokenJson(t: ApiTokenInfo) {
+  return {
+    id: t.id,
+    name: t.name,
+    scopes: t.scopes,
+    created_at: t.createdAt.toISOString(),
+    expires_at: t.expiresAt?.toISOString() ?? null,
+    expired: t.expired,
+    last_used_at: t.lastUsedAt?.toISOString() ?? null,
+    last_used_ip: t.lastUsedIp,
+  };
+}
+
+export const tokenCreateCommand: Command = {
+  path: ['token', 'create'],
+  summary: 'create a personal API token for a user',
+  usage: `Usage: gatehouse token create --user U --scope S [--scope S…] [--expires-in 30d] [--name N] [--json]
+
+Creates a personal API token that acts for the user with the given scopes, and prints it once:
+it is stored only as a hash and cannot be shown again. Scopes must be permissions the user
+holds (or account:read / account:write, which every member holds); a token is never wider
+than its owner. Send it as "Authorization: Bearer <token>".
+
+Options:
+  --user U          username or user id
+  --scope S         a permission string such as upload:read; repeat for more
+  --expires-in D    30d, 12h, 2w…; "never" or absent: no expiry (a warning is printed)
+  --name N          what the token is for (default "CLI token")
+  --json            print {"token", "id", "user_id", "name", "scopes", "expires_at", "warnings"}`,
+  options: {
+    user: { type: 'string' },
+    scope: { type: 'string', multiple: true },
+    'expires-in': { type: 'string' },
+    name: { type: 'string' },
+  },
+  async run(values, io) {
+    if (typeof values.user !== 'string') throw new UsageError('--user is required');
+    const scopes = (values.scope as string[] | undefined) ?? [];
+    if (scopes.length === 0) throw new UsageError('at least one --scope is required');
+    const expiresAt = expiryFrom(values['expires-in'], Date.now());
+    return withGatehouse(async (gh) => {
+      const user = await findUser(gh, values.user as string);
+      const { token, info, warnings } = await gh.apiTokens.create(user.id, {
+        name: (values.name as string | undefined) ?? 'CLI token',
+        scopes,
+        expiresAt,
+      });
+      await gh.audit.record({
+        actorId: null,
+        action: 'apitoken.create',
+        target: `apitoken:${info.id}`,
+        details: { via: 'cli', userId: user.id, scopes: info.scopes },
+      });
+      if (values.json) {
+        io.out(
+          JSON.stringify({
+            token,
+            id: info.id,
+            user_id: user.id,
+            username: user.username,
+            name: info.name,
+            scopes: info.scopes,
+            expires_at: info.expiresAt?.toISOString() ?? null,
+            warnings,
+          }),
+        );
+      } else {
+        io.out(
+          `Created token "${info.name}" (${info.id}) for ${user.username} with scopes ${info.scopes.join(' ')}${info.expiresAt ? `, expiring ${info.expiresAt.toISOString()}` : ''}.`,
+        );
+        io.out('Copy it now; it cannot be shown again:');
+        io.out(`  ${token}`);
+      }
+      for (const w of warnings) io.err(`warning: ${w}`);
+      return 0;
+    });
+  },
+};
+
+export const tokenListCommand: Command = {
+  path: ['token', 'list'],
+  summary: "list a user's API tokens",
+  usage: `Usage: gatehouse token list --user U [--json]
+
+Lists a user's personal API tokens (never their secrets), newest first.
+
+Options:
+  --user U    username or user id
+  --json      print {"tokens": [{"id", "name", "scopes", "created_at", "expires_at", "expired", "last_used_at", "last_used_ip"}]}`,
+  options: { user: { type: 'string' } },
+  async run(values, io) {
+    if (typeof values.user !== 'string') throw new UsageError('--user is required');
+    return withGatehouse(async (gh) => {
+      const user = await findUser(gh, values.user as string);
+      const tokens = await gh.apiTokens.listForUser(user.id);
+      if (values.json) {
+        io.out(JSON.stringify({ tokens: tokens.map(tokenJson) }));
+        return 0;
+      }
+      if (tokens.length === 0) io.out(`${user.username} has no API tokens.`);
+      for (const t of tokens) {
+        const expiry = t.expired
+          ? 'expired'
+          : t.expiresAt
+            ? `expires ${t.expiresAt.toISOString()}`
+            : 'never expires';
+        const used = t.lastUsedAt ? `last used ${t.lastUsedAt.toISOString()}` : 'never used';
+        io.out(`${t.id}  ${t.name}  [${t.scopes.join(' ')}]  ${expiry}, ${used}`);
+      }
+      return 0;
+    });
+  },
+};
+
+export const tokenRevokeCommand: Command = {
+  path: ['token', 'revoke'],
+  summary: 'revoke an API token',
+  positionals: 1,
+  usage: `Usage: gatehouse token revoke <id> [--json]
+
+Revokes a personal API token by id (see "gatehouse token list"). It stops working at once on
+every Gatehouse instance.
+
+Options:
+  --json    print {"revoked": true, "id"}`,
+  options: {},
+  async run(values, io, positionals) {
+    const id = positionals[0];
+    if (!id) throw new UsageError('the token id is required');
+    if (!UUID.test(id))
+      throw new UsageError('a token id looks like 0f8fad5b-d9cb-469f-a165-70867728950e');
+    return withGatehouse(async (gh) => {
+      const info = await gh.apiTokens.get(id.toLowerCase());
+      if (!info || !(await gh.apiTokens.revoke(info.id)))
+        throw new CommandError(`there is no token ${id}`);
+      await gh.audit.record({
+        actorId: null,
+        action: 'apitoken.revoke',
+        target: `apitoken:${info.id}`,
+        details: { via: 'cli', userId: info.userId },
+      });
+      if (values.json) io.out(JSON.stringify({ revoked: true, id: info.id }));
+      else io.out(`Revoked token "${info.name}" (${info.id}).`);
+      return 0;
+    });
+  },
+};

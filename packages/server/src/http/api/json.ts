@@ -1,0 +1,102 @@
+// The API's resources as JSON (snake_case, ISO times) and their schemas, shared by routes and
+// the OpenAPI document.
+
+import { z } from 'zod';
+import type { User } from '../../accounts/accounts.ts';
+import type { ApiTokenInfo } from '../../apitokens/apitokens.ts';
+import type { SessionListing } from '../../sessions/sessions.ts';
+
+const time = z.string().describe('ISO 8601 date and time (UTC)');
+
+export const userSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  name: z.string().nullable(),
+  email: z.string(),
+  email_verified: z.boolean(),
+  picture: z.string().nullable(),
+  is_admin: z.boolean(),
+});
+
+export function userJson(user: User): z.input<typeof userSchema> {
+  return {
+    id: user.id,
+    username: user.username,
+    name: user.name,
+    email: user.email,
+    email_verified: user.emailVerified,
+    picture: user.pictureUrl,
+    is_admin: user.isAdmin,
+  };
+}
+
+/** What administrators see of a user. */
+export const adminUserSchema = userSchema.extend({
+  disabled: z.boolean(),
+  permissions: z.array(z.string()),
+  created_at: time,
+});
+
+export function adminUserJson(user: User): z.input<typeof adminUserSchema> {
+  return {
+    ...userJson(user),
+    disabled: user.disabled,
+    permissions: [...user.permissions],
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+export const sessionSchema = z.object({
+  id: z.string(),
+  created_at: time,
+  last_seen_at: time,
+  expires_at: time,
+  ip: z.string().nullable(),
+  user_agent: z.string().nullable(),
+  current: z.boolean().describe('The session making this request.'),
+});
+
+export function sessionJson(
+  s: SessionListing,
+  currentId: string | null,
+): z.input<typeof sessionSchema> {
+  return {
+    id: s.id,
+    created_at: s.createdAt.toISOString(),
+    last_seen_at: s.lastSeenAt.toISOString(),
+    expires_at: s.expiresAt.toISOString(),
+    ip: s.ip,
+    user_agent: s.userAgent,
+    current: s.id === currentId,
+  };
+}
+
+export const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.string()),
+  created_at: time,
+  expires_at: time.nullable().describe('Null: never expires.'),
+  expired: z.boolean(),
+  last_used_at: time.nullable().describe('Recorded at most once a minute.'),
+  last_used_ip: z.string().nullable(),
+});
+
+export function tokenJson(t: ApiTokenInfo): z.input<typeof tokenSchema> {
+  return {
+    id: t.id,
+    name: t.name,
+    scopes: t.scopes,
+    created_at: t.createdAt.toISOString(),
+    expires_at: t.expiresAt?.toISOString() ?? null,
+    expired: t.expired,
+    last_used_at: t.lastUsedAt?.toISOString() ?? null,
+    last_used_ip: t.lastUsedIp,
+  };
+}
+
+/** Sort key for in-memory pagination: creation time, then id. */
+export const byCreation = (item: { createdAt: Date; id: string }): [number, string] => [
+  item.createdAt.getTime(),
+  item.id,
+];

@@ -1,0 +1,8 @@
+// Every route of the JSON API. Add a subsystem's routes here; tests cover each automatically
+// (scopes, hostile input, the OpenAPI document).
+
+import type { AnyApiRoute } from '../define.ts';
+import { adminUserRoutes } from './admin-users.ts';
+import { meRoutes } from './me.ts';
+
+export const API_ROUTES: readonly AnyApiRoute[] = [...meRoutes, ...adminUserRoutes];
