@@ -6,10 +6,12 @@
 import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { createAccessEvaluator } from './access.ts';
 import { GatehouseError } from './errors.ts';
+import { bearerToken, type HttpExchange } from './exchange.ts';
 import { createDiscovery, type FetchLike, type IssuerMetadata } from './lib/discovery.ts';
 import { type EventStream, openEventStream, type RevocationEvent } from './lib/event-stream.ts';
 import { ASYMMETRIC_ALGORITHMS, createKeySet } from './lib/key-set.ts';
 import { LeaseCache } from './lib/lease-cache.ts';
+import { createSessionManager, type SessionManager } from './session.ts';
 import { type GatehouseUser, userFromClaims } from './user.ts';
 
 /**
@@ -123,7 +125,7 @@ export interface ClientCore {
   /** True when a lease checked at `checkedAt` for `sub` must be checked again. */
   mustRecheck: (sub: string, checkedAt: number) => boolean;
   ensureEvents: () => void;
-  verifyIdToken: (token: string, nonce: string) => Promise<JWTPayload>;
+  verifyIdToken: (token: string, nonce: string | null) => Promise<JWTPayload>;
 }
 
 /** What {@link createGatehouseClient} returns. */
@@ -189,6 +191,29 @@ export interface GatehouseClient {
    * ```
    */
   close(): void;
+  /**
+   * The member behind a request: a `Bearer` access token, else the service's session cookie
+   * (re-checked with Gatehouse when its lease ended or a revocation named the member). Null
+   * when the request carries neither; throws a {@link GatehouseError} for a bad token.
+   *
+   * @example
+   * ```ts
+   * const user = await gatehouse.authenticate(exchange); // see HttpExchange
+   * ```
+   */
+  authenticate(exchange: HttpExchange): Promise<GatehouseUser | null>;
+  /**
+   * Answers the sign-in paths (`/auth/login`, `/auth/callback`, `/auth/logout` by default) and
+   * returns true, or returns false for any other request. Needs the `session` option.
+   *
+   * @example
+   * ```ts
+   * if (await gatehouse.handleAuthRoute(exchange)) return; // answered
+   * ```
+   */
+  handleAuthRoute(exchange: HttpExchange): Promise<boolean>;
+  /** The sign-in paths, or null when browser sign-in is not configured. */
+  readonly sessionPaths: { login: string; callback: string; logout: string } | null;
   /** @internal */
   readonly core: ClientCore;
 }
@@ -425,26 +450,45 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
         requiredClaims: ['sub', 'exp', 'iat'],
         ...(options.now ? { currentDate: new Date(now()) } : {}),
       });
-      if (payload.nonce !== nonce) throw new GatehouseError('login_failed', 'Nonce mismatch.');
+      if (nonce !== null && payload.nonce !== nonce)
+        throw new GatehouseError('login_failed', 'Nonce mismatch.');
       return payload;
     },
   };
+
+  async function verify(token: string | null | undefined): Promise<GatehouseUser> {
+    if (typeof token !== 'string' || token === '') throw new GatehouseError('token_missing');
+    if (wantEvents && !stream) ensureEvents();
+    const hit = cache.get(token, now());
+    if (hit !== undefined) {
+      if (hit === null) throw new GatehouseError('token_invalid');
+      return hit;
+    }
+    if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError('token_invalid');
+    return isJwt(token) ? verifyJwt(token) : verifyOpaque(token);
+  }
+
+  const sessions: SessionManager | null = options.session
+    ? createSessionManager(core, verify, options.session)
+    : null;
 
   return {
     issuer,
     clientId: options.clientId,
     core,
-    async verify(token) {
-      if (typeof token !== 'string' || token === '') throw new GatehouseError('token_missing');
-      if (wantEvents && !stream) ensureEvents();
-      const hit = cache.get(token, now());
-      if (hit !== undefined) {
-        if (hit === null) throw new GatehouseError('token_invalid');
-        return hit;
+    verify,
+    async authenticate(exchange) {
+      const token = bearerToken(exchange);
+      if (token) return verify(token);
+      if (/^bearer\b/i.test(exchange.header('authorization') ?? '')) {
+        throw new GatehouseError('token_invalid', 'The Authorization header is malformed.');
       }
-      if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError('token_invalid');
-      return isJwt(token) ? verifyJwt(token) : verifyOpaque(token);
+      return sessions ? sessions.read(exchange) : null;
     },
+    async handleAuthRoute(exchange) {
+      return sessions ? sessions.handle(exchange) : false;
+    },
+    sessionPaths: sessions?.paths ?? null,
     allows,
     metadata,
     async connect() {
