@@ -116,6 +116,7 @@ export function readCookie(exchange: HttpExchange, name: string): string | undef
 export function isBrowserNavigation(exchange: HttpExchange): boolean {
   if (exchange.method !== 'GET' && exchange.method !== 'HEAD') return false;
   if (exchange.header('authorization')) return false;
+  // Browsers say so; scripts (fetch, XHR) say cors / same-origin / no-cors.
   const mode = exchange.header('sec-fetch-mode');
   if (mode) return mode === 'navigate';
   return (exchange.header('accept') ?? '').includes('text/html');
