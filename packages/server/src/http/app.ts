@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import { eventsApi } from './api/events.ts';
 import { meApi } from './api/me.ts';
 import { clientAddress } from './client-address.ts';
 import { cookiePolicy } from './cookies.ts';
@@ -157,5 +158,8 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
   await app.register(meApi, { sessionCookie: cookies.session });
+  // TODO(lead): authenticate services against the OIDC client registry (issue 3); until then
+  // every service is refused.
+  await app.register(eventsApi, { events: gh.events, authenticateService: async () => null });
   return app;
 }

@@ -6,7 +6,9 @@ import type { Kv, Unsubscribe } from './kv.ts';
 
 export type GatehouseEvent =
   | { type: 'sessions.revoked'; userId: string; sessionIds: string[] }
-  | { type: 'user.changed'; userId: string };
+  | { type: 'user.changed'; userId: string }
+  /** The OIDC signing keys changed: services refresh their copy of the JWKS. */
+  | { type: 'keys.rotated' };
 
 type Handler = (event: GatehouseEvent) => void;
 
