@@ -231,9 +231,12 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;
 }
 
+/** Exactly three dot-separated parts (a JWS); anything else is opaque. */
 function isJwt(token: string): boolean {
   const first = token.indexOf('.');
-  return first > 0 && token.indexOf('.', first + 1) > first && token.split('.').length === 3;
+  if (first <= 0) return false;
+  const second = token.indexOf('.', first + 1);
+  return second > first && token.indexOf('.', second + 1) === -1;
 }
 
 /**
