@@ -128,7 +128,15 @@ export interface ClientCore {
   verifyIdToken: (token: string, nonce: string | null) => Promise<JWTPayload>;
 }
 
-/** What {@link createGatehouseClient} returns. */
+/**
+ * What {@link createGatehouseClient} returns.
+ *
+ * @example
+ * ```ts
+ * const gatehouse: GatehouseClient = createGatehouseClient({ issuer, clientId });
+ * const user = await gatehouse.verify(token);
+ * ```
+ */
 export interface GatehouseClient {
   readonly issuer: string;
   readonly clientId: string;
@@ -225,7 +233,15 @@ const MAX_MARKS = 50_000;
 /** How long "this token is not valid" is remembered, so a flood of junk does not call home. */
 const NEGATIVE_LEASE_MS = 5_000;
 
-/** RFC 6749 §2.3.1: both parts form-encoded before base64. */
+/**
+ * The HTTP Basic `Authorization` value for client credentials (RFC 6749 §2.3.1: both parts
+ * form-encoded before base64).
+ *
+ * @example
+ * ```ts
+ * await fetch(url, { headers: { authorization: basicAuthorization('uploads', secret) } });
+ * ```
+ */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;

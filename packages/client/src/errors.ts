@@ -1,7 +1,14 @@
 // Every failure the SDK reports, one table: a stable code callers switch on, the HTTP status a
 // guard answers with, and a message a person can act on.
 
-/** The stable error codes of `gatehouse-client`. Switch on these, never on message text. */
+/**
+ * The stable error codes of `gatehouse-client`. Switch on these, never on message text.
+ *
+ * @example
+ * ```ts
+ * const retryable = (code: GatehouseErrorCode) => code === 'issuer_unavailable';
+ * ```
+ */
 export type GatehouseErrorCode =
   | 'token_missing'
   | 'token_invalid'

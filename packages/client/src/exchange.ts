@@ -112,7 +112,14 @@ export function readCookie(exchange: HttpExchange, name: string): string | undef
   return exchange.cookie ? exchange.cookie(name) : parseCookie(exchange.header('cookie'), name);
 }
 
-/** A top-level browser navigation, which is answered with a redirect rather than JSON. */
+/**
+ * A top-level browser navigation, which is answered with a redirect rather than JSON.
+ *
+ * @example
+ * ```ts
+ * if (isBrowserNavigation(exchange)) exchange.redirect('/auth/login');
+ * ```
+ */
 export function isBrowserNavigation(exchange: HttpExchange): boolean {
   if (exchange.method !== 'GET' && exchange.method !== 'HEAD') return false;
   if (exchange.header('authorization')) return false;
@@ -122,7 +129,14 @@ export function isBrowserNavigation(exchange: HttpExchange): boolean {
   return (exchange.header('accept') ?? '').includes('text/html');
 }
 
-/** The bearer token of the Authorization header, or null. */
+/**
+ * The bearer token of the Authorization header, or null.
+ *
+ * @example
+ * ```ts
+ * const token = bearerToken(exchange); // 'eyJ…' for "Authorization: Bearer eyJ…"
+ * ```
+ */
 export function bearerToken(exchange: HttpExchange): string | null {
   const header = exchange.header('authorization');
   if (!header) return null;

@@ -27,8 +27,16 @@ export interface GuardRule<Req = unknown> {
   readonly permissions?: readonly string[];
 }
 
-/** What a guard decided: `ok` with the member (null for an anonymous optional login), or not ok
- * (the response has been sent). */
+/**
+ * What a guard decided: `ok` with the member (null for an anonymous optional login), or not ok
+ * (the response has been sent).
+ *
+ * @example
+ * ```ts
+ * const result: GuardResult = await applyGuard(gatehouse, exchange, requireLogin());
+ * if (result.ok) console.log(result.user?.username);
+ * ```
+ */
 export type GuardResult = { ok: true; user: GatehouseUser | null } | { ok: false };
 
 /**

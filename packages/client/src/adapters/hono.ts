@@ -14,7 +14,15 @@ import {
 } from '../guards.ts';
 import type { GatehouseUser } from '../user.ts';
 
-/** Variables the guards set on the Hono context. */
+/**
+ * Variables the guards set on the Hono context.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: GatehouseVariables }>();
+ * app.get('/', gate.requireLogin(), (c) => c.text(c.get('user')!.username));
+ * ```
+ */
 export type GatehouseVariables = { user: GatehouseUser | null };
 
 // Hono handlers return their response, so the exchange keeps the one the SDK decided on.

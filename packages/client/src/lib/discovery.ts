@@ -4,7 +4,15 @@
 
 import { GatehouseError } from '../errors.ts';
 
-/** The endpoints the SDK uses, as published by the issuer. */
+/**
+ * The endpoints the SDK uses, as published by the issuer.
+ *
+ * @example
+ * ```ts
+ * const meta: IssuerMetadata = await gatehouse.metadata();
+ * console.log(meta.end_session_endpoint);
+ * ```
+ */
 export interface IssuerMetadata {
   issuer: string;
   authorization_endpoint?: string;

@@ -5,7 +5,14 @@
 
 import type { FetchLike } from './discovery.ts';
 
-/** An event Gatehouse pushes to services. */
+/**
+ * An event Gatehouse pushes to services over `GET /api/v1/events`.
+ *
+ * @example
+ * ```ts
+ * const event: RevocationEvent = { type: 'recheck', sub: '6f1c8a52-…' };
+ * ```
+ */
 export type RevocationEvent = { type: 'recheck'; sub: string } | { type: 'keys' };
 
 export interface EventStreamOptions {
