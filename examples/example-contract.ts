@@ -1,27 +1,99 @@
 // The tests every example passes, whatever its framework: sign in through the issuer, the
 // greeting page, the group page, the permission-per-route API with bearer tokens, hostile
 // tokens, revocation (sign out at the issuer: the service refuses as soon as the event lands),
-// and sign-out. Until the real Gatehouse provider is wired in, the issuer is the stand-in.
+// and sign-out. The issuer is a harness: the oidc-provider stand-in by default; a harness over a
+// real Gatehouse implements the same interface (see docs/integrators/sdk.md, "Testing").
 
 import { createServer } from 'node:net';
-import { base64url } from 'jose';
+import { base64url, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressionLanguageAvailable } from '../packages/client/src/access.ts';
-import {
-  createOidcStandIn,
-  type OidcStandIn,
-} from '../packages/client/test/helpers/oidc-stand-in.ts';
-import { rawRequest, UserAgent } from '../packages/client/test/helpers/user-agent.ts';
+import { createOidcStandIn } from '../packages/client/test/helpers/oidc-stand-in.ts';
+import { type Page, rawRequest, UserAgent } from '../packages/client/test/helpers/user-agent.ts';
+import type { RunningExample } from './shared/example.ts';
 
 type Start = (options: {
   issuer: string;
   clientId: string;
   clientSecret: string;
   port: number;
-}) => Promise<{ url: string; close(): Promise<void> }>;
+}) => Promise<RunningExample>;
 
-const ADA = '0d5f6c1e-6a55-4d5c-9d61-7b0f1c2a3b01';
-const BOB = '1e6a7d2f-7b66-4e6d-8e72-8c1f2d3b4c02';
+/** A member the tests create. */
+export interface MemberSpec {
+  username: string;
+  name: string;
+  email: string;
+  groups: string[];
+  permissions: string[];
+}
+
+/** What the contract needs from an issuer: the stand-in, or a real Gatehouse. */
+export interface IssuerHarness {
+  issuer: string;
+  /** Registers a confidential client; returns its credentials. */
+  registerClient(client: {
+    name: string;
+    redirectUris: string[];
+    postLogoutRedirectUris: string[];
+  }): Promise<{ clientId: string; clientSecret: string }>;
+  /** Creates a member with these groups and permissions; returns their id (`sub`). */
+  createMember(member: MemberSpec): Promise<string>;
+  /** A JWT access token for `aud` signed with the issuer's key; `claims` override any claim. */
+  signAccessToken(sub: string, aud: string, claims?: JWTPayload): Promise<string>;
+  /** Follows a sign-in started at `startUrl` through the issuer's pages as `username`. */
+  signIn(ua: UserAgent, startUrl: string, username: string): Promise<Page>;
+  /** Signs the member out everywhere (Gatehouse then pushes a `recheck`). */
+  signOut(sub: string): Promise<void>;
+  /** Confirms a sign-out page of the issuer, if it shows one. */
+  confirmSignOut(ua: UserAgent, page: Page): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** The oidc-provider stand-in as a harness. */
+export async function standInHarness(): Promise<IssuerHarness> {
+  const standIn = await createOidcStandIn();
+  let n = 0;
+  return {
+    issuer: standIn.issuer,
+    async registerClient(c) {
+      const creds = {
+        clientId: `${c.name}-${++n}`,
+        clientSecret: `secret-${c.name}-${'x'.repeat(24)}`,
+      };
+      standIn.addClient({
+        ...creds,
+        redirectUris: c.redirectUris,
+        postLogoutRedirectUris: c.postLogoutRedirectUris,
+      });
+      return creds;
+    },
+    async createMember(m) {
+      const sub = crypto.randomUUID();
+      standIn.accounts.set(sub, {
+        preferred_username: m.username,
+        name: m.name,
+        email: m.email,
+        groups: m.groups,
+        permissions: m.permissions,
+      });
+      return sub;
+    },
+    signAccessToken: (sub, aud, claims) => standIn.signAccessToken(sub, aud, claims),
+    async signIn(ua, startUrl, username) {
+      const sub = [...standIn.accounts].find(([, a]) => a.preferred_username === username)?.[0];
+      return ua.signInAtStandIn(startUrl, sub ?? username);
+    },
+    signOut: (sub) => standIn.signOut(sub),
+    async confirmSignOut(ua, page) {
+      if (page.url.startsWith(standIn.issuer) && /<form/.test(page.body)) {
+        return ua.submit(page, { logout: 'yes' });
+      }
+      return page;
+    },
+    close: () => standIn.close(),
+  };
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,46 +108,52 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function exampleContract(name: string, start: Start) {
+export function exampleContract(
+  name: string,
+  start: Start,
+  makeIssuer: () => Promise<IssuerHarness> = standInHarness,
+) {
   describe(`${name} example`, () => {
-    let issuer: OidcStandIn;
-    let app: { url: string; close(): Promise<void> };
-    const clientId = `example-${name}`;
-    const clientSecret = `secret-${name}-0123456789abcdef0123456789`;
+    let issuer: IssuerHarness;
+    let app: RunningExample;
+    let clientId = '';
+    let ADA = '';
+    let BOB = '';
 
     beforeAll(async () => {
-      issuer = await createOidcStandIn();
+      issuer = await makeIssuer();
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
-      issuer.addClient({
-        clientId,
-        clientSecret,
+      const creds = await issuer.registerClient({
+        name: `example-${name}`,
         redirectUris: [`${base}/auth/callback`],
         postLogoutRedirectUris: [`${base}/`],
       });
-      issuer.accounts.set(ADA, {
-        preferred_username: 'ada',
+      clientId = creds.clientId;
+      ADA = await issuer.createMember({
+        username: 'ada',
         name: 'Ada <Lovelace>',
         email: 'ada@example.org',
         groups: ['members/workshop'],
         permissions: ['upload:read', 'upload:write'],
       });
-      issuer.accounts.set(BOB, {
-        preferred_username: 'bob',
+      BOB = await issuer.createMember({
+        username: 'bob',
         name: 'Bob',
+        email: 'bob@example.org',
         groups: ['members'],
         permissions: ['upload:read'],
       });
-      app = await start({ issuer: issuer.issuer, clientId, clientSecret, port });
+      app = await start({ issuer: issuer.issuer, ...creds, port });
     });
     afterAll(async () => {
       await app?.close();
       await issuer?.close();
     });
 
-    async function signedIn(sub: string) {
+    async function signedIn(username: string) {
       const ua = new UserAgent();
-      const page = await ua.signInAtStandIn(`${app.url}/auth/login?returnTo=%2F`, sub);
+      const page = await issuer.signIn(ua, `${app.url}/auth/login?returnTo=%2F`, username);
       return { ua, page };
     }
 
@@ -83,7 +161,7 @@ export function exampleContract(name: string, start: Start) {
       const anonymous = await new UserAgent().navigate(`${app.url}/`);
       expect(anonymous.status).toBe(200);
       expect(anonymous.body).toContain('Sign in');
-      const { page } = await signedIn(ADA);
+      const { page } = await signedIn('ada');
       expect(page.url).toBe(`${app.url}/`);
       expect(page.status).toBe(200);
       // The name is escaped, never markup.
@@ -106,9 +184,9 @@ export function exampleContract(name: string, start: Start) {
     it.skipIf(!expressionLanguageAvailable)(
       'lets only the workshop group into /workshop',
       async () => {
-        const ada = await signedIn(ADA);
+        const ada = await signedIn('ada');
         expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(200);
-        const bob = await signedIn(BOB);
+        const bob = await signedIn('bob');
         const refused = await bob.ua.navigate(`${app.url}/workshop`);
         expect(refused.status).toBe(403);
         expect(JSON.parse(refused.body).error.code).toBe('forbidden');
@@ -155,14 +233,14 @@ export function exampleContract(name: string, start: Start) {
     });
 
     it('ends the service session as soon as the member signs out at the issuer', async () => {
-      const { ua } = await signedIn(ADA);
+      const { ua } = await signedIn('ada');
       const me = () =>
         fetch(`${app.url}/api/me`, { headers: { cookie: ua.cookieHeader(app.url) } });
       const first = await me();
       expect(first.status).toBe(200);
       expect(((await first.json()) as { username: string }).username).toBe('ada');
       // Wait for the service's event connection before revoking.
-      while (issuer.openEventConnections() === 0) await sleep(5);
+      while (!app.gatehouse.eventsConnected) await sleep(5);
       await issuer.signOut(ADA);
       let status = 200;
       while (status === 200) {
@@ -173,12 +251,10 @@ export function exampleContract(name: string, start: Start) {
     });
 
     it('signs out locally and at the issuer', async () => {
-      const { ua } = await signedIn(BOB);
+      const { ua } = await signedIn('bob');
       let page = await ua.navigate(`${app.url}/auth/logout`, { method: 'POST' });
-      // The issuer asks to confirm when the service could not prove the session.
-      if (page.url.startsWith(issuer.issuer) && /<form/.test(page.body)) {
-        page = await ua.submit(page, { logout: 'yes' });
-      }
+      // The issuer may ask to confirm.
+      page = await issuer.confirmSignOut(ua, page);
       expect(page.url).toBe(`${app.url}/`);
       expect(page.body).toContain('Sign in');
       const res = await fetch(`${app.url}/api/me`, {
@@ -188,7 +264,7 @@ export function exampleContract(name: string, start: Start) {
     });
 
     it('refuses a forged or tampered session cookie', async () => {
-      const { ua } = await signedIn(BOB);
+      const { ua } = await signedIn('bob');
       // Flip one character in the middle of the sealed value (the ciphertext).
       const header = ua
         .cookieHeader(app.url)
@@ -211,9 +287,10 @@ export function exampleContract(name: string, start: Start) {
 
     it('does not redirect to another site after sign-in', async () => {
       const ua = new UserAgent();
-      const page = await ua.signInAtStandIn(
+      const page = await issuer.signIn(
+        ua,
         `${app.url}/auth/login?returnTo=${encodeURIComponent('//evil.example/')}`,
-        BOB,
+        'bob',
       );
       expect(page.url).toBe(`${app.url}/`);
     });
