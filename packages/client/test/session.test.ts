@@ -99,3 +99,49 @@ describe('service session', () => {
     ).toThrow(GatehouseError);
   });
 });
+
+describe('service session after an event-stream gap', () => {
+  it('re-checks every session once the stream reconnects, catching a missed revocation', async () => {
+    const sub = '3a8c9f4b-9d88-4a8f-8a94-ae3b4f5d6e04';
+    issuer.accounts.set(sub, { preferred_username: 'dee', groups: ['members'] });
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    issuer.addClient({
+      clientId: 'svc2',
+      clientSecret: 'svc2-secret-0123456789abcdef',
+      redirectUris: [`${url}/auth/callback`],
+    });
+    const client = createGatehouseClient({
+      issuer: issuer.issuer,
+      clientId: 'svc2',
+      clientSecret: 'svc2-secret-0123456789abcdef',
+      session: { secret: 't'.repeat(40), redirectUri: `${url}/auth/callback` },
+    });
+    const gate = nodeGatehouse(client);
+    srv.on('request', async (req, res) => {
+      if (await gate.handleAuthRoute(req, res)) return;
+      const result = await gate.check(req, res, requireLogin());
+      if (result.ok) res.end(JSON.stringify(result.user));
+    });
+    try {
+      await client.connect();
+      const ua = new UserAgent();
+      const page = await ua.signInAtStandIn(`${url}/auth/login?returnTo=%2Fme`, sub);
+      expect(JSON.parse(page.body).username).toBe('dee');
+      // The stream breaks, and the sign-out happens while it is down: no event arrives.
+      issuer.dropEventConnections();
+      await issuer.signOut(sub, { silent: true });
+      // Once reconnected, the gap makes every session ask Gatehouse again.
+      while (issuer.openEventConnections() === 0 || !client.eventsConnected) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const res = await fetch(`${url}/me`, { headers: { cookie: ua.cookieHeader(url) } });
+      expect(res.status).toBe(401);
+    } finally {
+      client.close();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});

@@ -30,8 +30,10 @@ export interface OidcStandIn {
   accounts: Map<string, StandInAccount>;
   /** A JWT access token for `aud`, signed with the provider's key. */
   signAccessToken(sub: string, aud: string, claims?: JWTPayload): Promise<string>;
-  signOut(sub: string): Promise<void>;
+  /** Drops the member's sessions and tokens; pushes a `recheck` unless `silent` (a missed event). */
+  signOut(sub: string, options?: { silent?: boolean }): Promise<void>;
   push(event: unknown): void;
+  dropEventConnections(): void;
   openEventConnections(): number;
   close(): Promise<void>;
 }
@@ -201,11 +203,15 @@ export async function createOidcStandIn(): Promise<OidcStandIn> {
         .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' })
         .sign(privateKey);
     },
-    async signOut(sub) {
+    async signOut(sub, options = {}) {
       for (const [k, s] of store) {
         if (!k.startsWith('Client:') && s.payload.accountId === sub) store.delete(k);
       }
-      standIn.push({ type: 'recheck', sub });
+      if (!options.silent) standIn.push({ type: 'recheck', sub });
+    },
+    dropEventConnections() {
+      for (const res of streams) res.destroy();
+      streams.clear();
     },
     push(event) {
       for (const res of streams) res.write(`data: ${JSON.stringify(event)}\n\n`);
