@@ -423,6 +423,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
     let claims: Record<string, unknown> = payload;
     // Issued before a revocation for this member: only Gatehouse can say it still stands.
+    const asked = now();
     if (issuedAt <= revokedSince(sub)) {
       const live = options.clientSecret ? await introspect(token, 'access_token') : null;
       if (!live) {
@@ -432,11 +433,17 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
       claims = { ...payload, ...live, sub };
     }
     const user = userFromClaims(claims);
-    cache.set(token, user, payload.exp! * 1000, sub);
+    if (!revokedWhileAsking(sub, asked)) cache.set(token, user, payload.exp! * 1000, sub);
     return user;
   }
 
+  /** A revocation or a gap arrived while we waited on Gatehouse: the answer is not kept. */
+  function revokedWhileAsking(sub: string, asked: number): boolean {
+    return revokedSince(sub) >= asked || gapAt >= asked;
+  }
+
   async function verifyOpaque(token: string): Promise<GatehouseUser> {
+    const asked = now();
     const claims = await introspect(token);
     const at = now();
     if (!claims) {
@@ -445,7 +452,9 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     }
     const user = userFromClaims(claims);
     const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Number.POSITIVE_INFINITY;
-    cache.set(token, user, Math.min(exp, at + leaseMs), user.id);
+    if (!revokedWhileAsking(user.id, asked)) {
+      cache.set(token, user, Math.min(exp, at + leaseMs), user.id);
+    }
     return user;
   }
 

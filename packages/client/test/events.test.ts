@@ -86,6 +86,31 @@ describe('revocation events', () => {
     gh.close();
   });
 
+  it('does not keep an introspection answer when a revocation arrived while it was asked', async () => {
+    const gh = client();
+    await gh.connect();
+    mini.opaque.set('gth_api_race', { sub: 'u-race', preferred_username: 'race' });
+    let open: () => void = () => {};
+    mini.introspectionGate = new Promise((r) => {
+      open = r;
+    });
+    const before = mini.introspections;
+    const pending = gh.verify('gth_api_race');
+    while (mini.introspections === before) await sleep(5);
+    let seen = 0;
+    gh.onRecheck(() => seen++);
+    mini.push({ type: 'recheck', sub: 'u-race' });
+    await until(() => seen === 1);
+    mini.opaque.delete('gth_api_race');
+    open();
+    mini.introspectionGate = null;
+    // The answer given before the revocation serves the request that asked…
+    expect((await pending).username).toBe('race');
+    // …but is not kept: the next request asks again and is refused.
+    expect(await code(gh.verify('gth_api_race'))).toBe('token_invalid');
+    gh.close();
+  });
+
   it('a keys event refreshes the JWKS', async () => {
     const gh = client();
     await gh.connect();

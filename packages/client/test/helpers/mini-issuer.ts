@@ -25,6 +25,8 @@ export interface MiniIssuer {
   /** JWTs introspection should answer inactive for (revoked). */
   revokedJwts: Set<string>;
   eventsAccepted: number;
+  /** While set, introspection answers wait for it (to race events against a call home). */
+  introspectionGate: Promise<void> | null;
   /** Refuse event connections (503) while true. */
   eventsDown: boolean;
   push(event: unknown): void;
@@ -75,6 +77,7 @@ export async function createMiniIssuer(
     revokedJwts: new Set(),
     eventsAccepted: 0,
     eventsDown: false,
+    introspectionGate: null,
     rotate,
     publicJwk: () => keys[keys.length - 1]!.jwk,
     async sign(claims = {}, o = {}) {
@@ -135,6 +138,7 @@ export async function createMiniIssuer(
           return json(401, { error: 'invalid_client' });
         const token = new URLSearchParams(await readBody(req)).get('token') ?? '';
         const claims = mini.opaque.get(token);
+        await mini.introspectionGate;
         if (claims) return json(200, { active: true, iss: issuer, ...claims });
         if (token.split('.').length === 3 && !mini.revokedJwts.has(token)) {
           const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
