@@ -117,7 +117,7 @@ describe('revocation events', () => {
     await gh.verify(await mini.sign());
     const before = mini.jwksFetches;
     mini.push({ type: 'keys' });
-    await until(() => mini.jwksFetches === before + 1);
+    await until(() => mini.jwksFetches >= before + 1);
     gh.close();
   });
 
@@ -129,7 +129,7 @@ describe('revocation events', () => {
     const accepted = mini.eventsAccepted;
     const before = mini.introspections;
     mini.dropEventConnections();
-    await until(() => mini.eventsAccepted === accepted + 1 && gh.eventsConnected);
+    await until(() => mini.eventsAccepted >= accepted + 1 && gh.eventsConnected);
     await gh.verify('gth_api_gap');
     expect(mini.introspections).toBe(before + 1);
     gh.close();
