@@ -90,15 +90,23 @@ export function createKeySet(deps: {
   function find(header: JWTHeaderParameters): Held | undefined {
     const want = KTY_FOR_ALG[header.alg];
     if (!want) return undefined;
-    const candidates = keys.filter(
-      (k) =>
-        k.jwk.kty === want.kty &&
-        (want.crv === undefined || k.jwk.crv === want.crv) &&
-        (k.jwk.alg === undefined || k.jwk.alg === header.alg),
-    );
-    if (header.kid !== undefined) return candidates.find((k) => k.jwk.kid === header.kid);
+    // A plain loop: this runs on every verification of a first-seen token.
+    let match: Held | undefined;
+    let matches = 0;
+    for (const k of keys) {
+      const jwk = k.jwk;
+      if (jwk.kty !== want.kty) continue;
+      if (want.crv !== undefined && jwk.crv !== want.crv) continue;
+      if (jwk.alg !== undefined && jwk.alg !== header.alg) continue;
+      if (header.kid !== undefined) {
+        if (jwk.kid === header.kid) return k;
+        continue;
+      }
+      match = k;
+      matches++;
+    }
     // No kid: only unambiguous when the set holds a single matching key.
-    return candidates.length === 1 ? candidates[0] : undefined;
+    return matches === 1 ? match : undefined;
   }
 
   async function importFor(held: Held, alg: string): Promise<Key> {
