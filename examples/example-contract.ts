@@ -189,7 +189,9 @@ export function exampleContract(
         const bob = await signedIn('bob');
         const refused = await bob.ua.navigate(`${app.url}/workshop`);
         expect(refused.status).toBe(403);
-        expect(JSON.parse(refused.body).error.code).toBe('forbidden');
+        // A browser gets a page, not JSON.
+        expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(refused.body).toContain('You do not have access to this.');
       },
     );
 
@@ -280,6 +282,9 @@ export function exampleContract(
     });
 
     it('refuses a sign-in callback without its transaction, or with a wrong state', async () => {
+      const page = await new UserAgent().navigate(`${app.url}/auth/callback?code=abc&state=xyz`);
+      expect(page.status).toBe(400);
+      expect(page.body).toContain('Sign in again');
       const res = await fetch(`${app.url}/auth/callback?code=abc&state=xyz`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('login_failed');

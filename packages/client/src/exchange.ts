@@ -59,6 +59,8 @@ export interface HttpExchange {
   redirect(location: string): void | Promise<void>;
   /** Ends the response with this status and JSON body. */
   sendJson(status: number, body: unknown): void | Promise<void>;
+  /** Ends the response with an HTML page (refusals shown to browsers); JSON is used without it. */
+  sendHtml?(status: number, html: string): void | Promise<void>;
 }
 
 /**

@@ -124,12 +124,25 @@ export async function respondWithError(
   if (err.code === 'unknown_user' && browser && unknownRedirect) {
     return exchange.redirect(unknownRedirect);
   }
-  if (err.status >= 500) {
-    // The detail is for the operator, not the visitor.
-    client.core.options.onError?.(err);
-    return exchange.sendJson(err.status, new GatehouseError(err.code).toJSON());
-  }
-  return exchange.sendJson(err.status, err.toJSON());
+  // The detail of a server-side failure is for the operator, not the visitor.
+  if (err.status >= 500) client.core.options.onError?.(err);
+  const shown = err.status >= 500 ? new GatehouseError(err.code) : err;
+  if (browser && exchange.sendHtml) return exchange.sendHtml(err.status, errorPage(shown, paths));
+  return exchange.sendJson(err.status, shown.toJSON());
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A plain page for a browser: what happened, and the way on. */
+function errorPage(err: GatehouseError, paths: { login: string } | null): string {
+  const title = err.status === 403 ? 'Not allowed' : 'Something went wrong';
+  const next =
+    err.code === 'login_failed' && paths
+      ? `<p><a href="${escapeHtml(paths.login)}">Sign in again</a></p>`
+      : '<p><a href="/">Go to the home page</a></p>';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><main><h1>${title}</h1><p>${escapeHtml(err.message)}</p>${next}</main></body></html>`;
 }
 
 /**
@@ -194,7 +207,7 @@ export async function handleAuthRoute(
     return await client.handleAuthRoute(exchange);
   } catch (err) {
     if (!(err instanceof GatehouseError)) throw err;
-    await exchange.sendJson(err.status, err.toJSON());
+    await respondWithError(client, exchange, err);
     return true;
   }
 }

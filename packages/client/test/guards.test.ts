@@ -6,12 +6,15 @@ import { nodeGatehouse } from '../src/adapters/node.ts';
 import {
   createGatehouseClient,
   type GatehouseClientOptions,
+  GatehouseError,
   type GuardRule,
+  type HttpExchange,
   optionalLogin,
   parseCookie,
   requireAccess,
   requireLogin,
   requirePermission,
+  respondWithError,
   serializeCookie,
 } from '../src/index.ts';
 import { createMiniIssuer, type MiniIssuer } from './helpers/mini-issuer.ts';
@@ -54,7 +57,8 @@ async function serve(
   return async (headers: Record<string, string> = {}) => {
     const res = await rawRequest(url, { headers });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+    const json = (res.headers.get('content-type') ?? '').includes('json');
+    return { status: res.status, headers: res.headers, body: json ? JSON.parse(text) : text };
   };
 }
 
@@ -78,10 +82,38 @@ describe('guards', () => {
     expect((await get({ authorization: 'Bearer a b' })).body.error.code).toBe('token_invalid');
   });
 
-  it('answers a browser with JSON too when the service has no sign-in configured', async () => {
+  it('answers a browser with a page (no redirect) when the service has no sign-in', async () => {
     const get = await serve(requireLogin());
     const res = await get({ accept: 'text/html', 'sec-fetch-mode': 'navigate' });
     expect(res.status).toBe(401);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.body).toContain('<h1>Something went wrong</h1>');
+    // A script asking the same gets JSON.
+    const api = await get({ accept: 'text/html', 'sec-fetch-mode': 'cors' });
+    expect(api.body.error.code).toBe('token_missing');
+  });
+
+  it('escapes what it shows in a page', async () => {
+    const client = createGatehouseClient({ issuer: mini.issuer, clientId: 'svc', events: false });
+    let html = '';
+    const exchange: HttpExchange = {
+      method: 'GET',
+      url: '/',
+      header: (name) => ({ 'sec-fetch-mode': 'navigate' })[name],
+      setCookie: () => {},
+      redirect: () => {},
+      sendJson: () => {},
+      sendHtml: (_status, page) => {
+        html = page;
+      },
+    };
+    await respondWithError(
+      client,
+      exchange,
+      new GatehouseError('forbidden', 'This needs the permission <script>alert(1)</script>.'),
+    );
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).not.toContain('<script>');
   });
 
   it('optionalLogin: anonymous passes with no member; a bad token is still refused', async () => {

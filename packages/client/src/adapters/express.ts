@@ -24,6 +24,7 @@ function exchange(req: Request, res: Response): HttpExchange {
     clientAddress: () => req.ip,
     redirect: (location) => res.set('cache-control', 'no-store').redirect(303, location),
     sendJson: (status, body) => void res.status(status).json(body),
+    sendHtml: (status, html) => void res.status(status).type('html').send(html),
   };
 }
 

@@ -37,6 +37,9 @@ function exchange(request: FastifyRequest, reply: FastifyReply): HttpExchange {
     sendJson: async (status, body) => {
       await reply.code(status).type('application/json; charset=utf-8').send(body);
     },
+    sendHtml: async (status, html) => {
+      await reply.code(status).type('text/html; charset=utf-8').send(html);
+    },
   };
 }
 

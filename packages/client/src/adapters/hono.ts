@@ -45,6 +45,9 @@ function exchange(c: Context): HttpExchange & { response: Response | null } {
     sendJson: (status: number, body: unknown) => {
       ex.response = c.json(body, status as 400);
     },
+    sendHtml: (status: number, html: string) => {
+      ex.response = c.html(html, status as 400);
+    },
   };
   return ex;
 }

@@ -31,6 +31,11 @@ function exchange(ctx: Context): HttpExchange {
       ctx.status = status;
       ctx.body = body;
     },
+    sendHtml: (status, html) => {
+      ctx.status = status;
+      ctx.type = 'html';
+      ctx.body = html;
+    },
   };
 }
 

@@ -27,6 +27,9 @@ export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExc
     redirect: (location) => {
       res.writeHead(303, { location, 'cache-control': 'no-store' }).end();
     },
+    sendHtml: (status, html) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    },
     sendJson: (status, body) => {
       res
         .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
