@@ -14,6 +14,7 @@ import { readSettings, type Settings } from './lib/settings.ts';
 import { chooseServers, describeUrl } from './lib/stores.ts';
 import type { Suite, SuiteFactory } from './lib/suite.ts';
 import { forwardAuth } from './suites/forward-auth.ts';
+import { measureSdkVerify, type SdkVerifyResult } from './suites/sdk.ts';
 import { sessionMe } from './suites/session-me.ts';
 
 /** Every suite runs against every Gatehouse deployment. Add new benchmarks here. */
@@ -92,6 +93,32 @@ async function main() {
     );
   }
 
+  // gatehouse-client: the same Fastify route guarded by the SDK (compare with the empty app),
+  // and, in this process, verify() against jose's jwtVerify.
+  let sdkVerify: SdkVerifyResult | null = null;
+  if (settings.modes.has('sdk')) {
+    deployments.push(
+      await measureDeployment({
+        name: 'fastify + gatehouse-client guard',
+        settings,
+        log,
+        start: () => startReference('fastify-sdk', settings),
+        loads: async (server) => {
+          const res = await fetch(`${server.baseUrl}/bench-token`);
+          const { token } = (await res.json()) as { token: string };
+          return [
+            {
+              target: 'GET / (JSON, requireLogin, Bearer JWT)',
+              path: '/',
+              headers: { authorization: `Bearer ${token}` },
+            },
+          ];
+        },
+      }),
+    );
+    sdkVerify = await measureSdkVerify({ log });
+  }
+
   if (settings.modes.has('embedded'))
     deployments.push(await gatehouse('embedded (PGlite + memory)', 'embedded', settings));
 
@@ -110,6 +137,12 @@ async function main() {
 
   const report = buildReport(settings, SERVER_LOG_LEVEL, deployments, skipped);
   console.log(`\n${table(report.rows)}\n`);
+  if (sdkVerify) {
+    const { opsPerSecond: o, ratio } = sdkVerify;
+    console.log(
+      `gatehouse-client verify() vs jose jwtVerify (RS256, same key, ${sdkVerify.tokens} tokens, median of ${sdkVerify.rounds} rounds): jose ${o.jose}/s; first seen ${o.firstSeen}/s = ${ratio.firstSeen}× (aim ≥ 0.9); seen again ${o.seenAgain}/s = ${ratio.seenAgain}× (aim ≥ 10)\n`,
+    );
+  }
   console.log(
     [
       'ratio = req/s ÷ bare req/s (aim ≥ 0.5 for GET /api/v1/me); non-200 = answers with another status',
@@ -119,7 +152,8 @@ async function main() {
       `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end, ${report.machine.nproc} cores`,
     ].join('\n'),
   );
-  writeJson(RESULTS, report);
+  const results = { ...report, sdkVerify };
+  writeJson(RESULTS, results);
   log(`wrote ${RESULTS}`);
 }
 

@@ -7,7 +7,7 @@ import { waitForReady } from './http.ts';
 import { freePort, startProcess } from './process.ts';
 import type { Settings } from './settings.ts';
 
-export type ReferenceServer = 'bare' | 'fastify';
+export type ReferenceServer = 'bare' | 'fastify' | 'fastify-sdk';
 
 export async function startReference(
   which: ReferenceServer,
@@ -20,7 +20,9 @@ export async function startReference(
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const coldStartMs = await waitForReady(proc, `${baseUrl}/`, {
+  // The guarded server answers / with 401 until given a token; it is ready when it serves one.
+  const readyPath = which === 'fastify-sdk' ? '/bench-token' : '/';
+  const coldStartMs = await waitForReady(proc, `${baseUrl}${readyPath}`, {
     intervalMs: settings.pollMs,
     timeoutMs: settings.readyTimeoutMs,
   });

@@ -29,13 +29,13 @@ export interface Settings {
 }
 
 export function readSettings(): Settings {
-  const modes = (process.env.BENCH_MODES ?? 'fastify,embedded,postgres')
+  const modes = (process.env.BENCH_MODES ?? 'fastify,sdk,embedded,postgres')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const m of modes) {
-    if (!['fastify', 'embedded', 'postgres'].includes(m))
-      throw new Error(`BENCH_MODES: unknown mode ${m} (use fastify, embedded, postgres)`);
+    if (!['fastify', 'sdk', 'embedded', 'postgres'].includes(m))
+      throw new Error(`BENCH_MODES: unknown mode ${m} (use fastify, sdk, embedded, postgres)`);
   }
   return {
     durationSeconds: positive('BENCH_DURATION', 10),

@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import { eventsApi } from './api/events.ts';
 import { apiPlugin } from './api/plugin.ts';
 import { API_ROUTES } from './api/routes/index.ts';
 import { clientAddress } from './client-address.ts';
@@ -22,7 +23,7 @@ import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
 import { sendPage } from './form.ts';
 import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
-import { createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
+import { authenticateClient, createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
 import { returnTargetChecker } from './return-to.ts';
@@ -199,6 +200,11 @@ export async function buildApp(
     sessionCookie: cookies.session,
     limits: gh.apiLimits,
     validateResponses: options.validateResponses === true,
+  });
+  // Revocation events for services, authenticated with their OIDC client credentials.
+  await app.register(eventsApi, {
+    events: gh.events,
+    authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
   });
   return app;
 }

@@ -246,6 +246,32 @@ export async function createOidcState(opts: OidcOptions) {
 
 export type OidcState = Awaited<ReturnType<typeof createOidcState>>;
 
+/**
+ * A service proving who it is with its OIDC client credentials (HTTP Basic, as at the token
+ * endpoint): for the revocation event stream. Public clients have no secret and are refused.
+ */
+export async function authenticateClient(
+  gh: Gatehouse,
+  authorization: string | undefined,
+): Promise<{ clientId: string } | null> {
+  if (!authorization?.startsWith('Basic ') || authorization.length > 1024) return null;
+  const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
+  let clientId: string;
+  let secret: string;
+  try {
+    clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+  const row = await gh.clients.row(clientId);
+  if (!row || !gh.clients.checkSecret(row, secret)) return null;
+  return { clientId: row.id };
+}
+
 /** Seconds since the epoch, as OIDC counts auth_time. */
 const epoch = (ms: number) => Math.floor(ms / 1000);
 

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { type AnyApiRoute, fastifyPath } from './define.ts';
+import { EVENTS_OPENAPI_PATHS } from './events.ts';
 import { SCOPES } from './scopes.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -116,6 +117,7 @@ export function openApiDocument(
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operation(route);
   }
+  Object.assign(paths, EVENTS_OPENAPI_PATHS);
   paths[OPENAPI_PATH] = {
     get: {
       operationId: 'getOpenApiDocument',
@@ -153,6 +155,11 @@ export function openApiDocument(
           in: 'cookie',
           name: options.sessionCookie,
           description: 'The browser session. Writes also need the X-CSRF-Token header.',
+        },
+        clientBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: "A service's OIDC client id and secret.",
         },
         bearer: {
           type: 'http',

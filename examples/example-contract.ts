@@ -1,0 +1,303 @@
+// The tests every example passes, whatever its framework: sign in through the issuer, the
+// greeting page, the group page, the permission-per-route API with bearer tokens, hostile
+// tokens, revocation (sign out at the issuer: the service refuses as soon as the event lands),
+// and sign-out. The issuer is a harness: the oidc-provider stand-in by default; a harness over a
+// real Gatehouse implements the same interface (see docs/integrators/sdk.md, "Testing").
+
+import { createServer } from 'node:net';
+import { base64url, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expressionLanguageAvailable } from '../packages/client/src/access.ts';
+import { createOidcStandIn } from '../packages/client/test/helpers/oidc-stand-in.ts';
+import { type Page, rawRequest, UserAgent } from '../packages/client/test/helpers/user-agent.ts';
+import type { RunningExample } from './shared/example.ts';
+
+type Start = (options: {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  port: number;
+}) => Promise<RunningExample>;
+
+/** A member the tests create. */
+export interface MemberSpec {
+  username: string;
+  name: string;
+  email: string;
+  groups: string[];
+  permissions: string[];
+}
+
+/** What the contract needs from an issuer: the stand-in, or a real Gatehouse. */
+export interface IssuerHarness {
+  issuer: string;
+  /** Registers a confidential client; returns its credentials. */
+  registerClient(client: {
+    name: string;
+    redirectUris: string[];
+    postLogoutRedirectUris: string[];
+  }): Promise<{ clientId: string; clientSecret: string }>;
+  /** Creates a member with these groups and permissions; returns their id (`sub`). */
+  createMember(member: MemberSpec): Promise<string>;
+  /** A JWT access token for `aud` signed with the issuer's key; `claims` override any claim. */
+  signAccessToken(sub: string, aud: string, claims?: JWTPayload): Promise<string>;
+  /** Follows a sign-in started at `startUrl` through the issuer's pages as `username`. */
+  signIn(ua: UserAgent, startUrl: string, username: string): Promise<Page>;
+  /** Signs the member out everywhere (Gatehouse then pushes a `recheck`). */
+  signOut(sub: string): Promise<void>;
+  /** Confirms a sign-out page of the issuer, if it shows one. */
+  confirmSignOut(ua: UserAgent, page: Page): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** The oidc-provider stand-in as a harness. */
+export async function standInHarness(): Promise<IssuerHarness> {
+  const standIn = await createOidcStandIn();
+  let n = 0;
+  return {
+    issuer: standIn.issuer,
+    async registerClient(c) {
+      const creds = {
+        clientId: `${c.name}-${++n}`,
+        clientSecret: `secret-${c.name}-${'x'.repeat(24)}`,
+      };
+      standIn.addClient({
+        ...creds,
+        redirectUris: c.redirectUris,
+        postLogoutRedirectUris: c.postLogoutRedirectUris,
+      });
+      return creds;
+    },
+    async createMember(m) {
+      const sub = crypto.randomUUID();
+      standIn.accounts.set(sub, {
+        preferred_username: m.username,
+        name: m.name,
+        email: m.email,
+        groups: m.groups,
+        permissions: m.permissions,
+      });
+      return sub;
+    },
+    signAccessToken: (sub, aud, claims) => standIn.signAccessToken(sub, aud, claims),
+    async signIn(ua, startUrl, username) {
+      const sub = [...standIn.accounts].find(([, a]) => a.preferred_username === username)?.[0];
+      return ua.signInAtStandIn(startUrl, sub ?? username);
+    },
+    signOut: (sub) => standIn.signOut(sub),
+    async confirmSignOut(ua, page) {
+      if (page.url.startsWith(standIn.issuer) && /<form/.test(page.body)) {
+        return ua.submit(page, { logout: 'yes' });
+      }
+      return page;
+    },
+    close: () => standIn.close(),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function exampleContract(
+  name: string,
+  start: Start,
+  makeIssuer: () => Promise<IssuerHarness> = standInHarness,
+) {
+  describe(`${name} example`, () => {
+    let issuer: IssuerHarness;
+    let app: RunningExample;
+    let clientId = '';
+    let ADA = '';
+    let BOB = '';
+
+    beforeAll(async () => {
+      issuer = await makeIssuer();
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const creds = await issuer.registerClient({
+        name: `example-${name}`,
+        redirectUris: [`${base}/auth/callback`],
+        postLogoutRedirectUris: [`${base}/`],
+      });
+      clientId = creds.clientId;
+      ADA = await issuer.createMember({
+        username: 'ada',
+        name: 'Ada <Lovelace>',
+        email: 'ada@example.org',
+        groups: ['members/workshop'],
+        permissions: ['upload:read', 'upload:write'],
+      });
+      BOB = await issuer.createMember({
+        username: 'bob',
+        name: 'Bob',
+        email: 'bob@example.org',
+        groups: ['members'],
+        permissions: ['upload:read'],
+      });
+      app = await start({ issuer: issuer.issuer, ...creds, port });
+    });
+    afterAll(async () => {
+      await app?.close();
+      await issuer?.close();
+    });
+
+    async function signedIn(username: string) {
+      const ua = new UserAgent();
+      const page = await issuer.signIn(ua, `${app.url}/auth/login?returnTo=%2F`, username);
+      return { ua, page };
+    }
+
+    it('greets a visitor, then the member after signing in through the issuer', async () => {
+      const anonymous = await new UserAgent().navigate(`${app.url}/`);
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body).toContain('Sign in');
+      const { page } = await signedIn('ada');
+      expect(page.url).toBe(`${app.url}/`);
+      expect(page.status).toBe(200);
+      // The name is escaped, never markup.
+      expect(page.body).toContain('Hello, Ada &#60;Lovelace&#62;');
+    });
+
+    it('sends a browser to sign in, and answers an API client with JSON 401', async () => {
+      const res = await rawRequest(`${app.url}/workshop`, {
+        headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/auth/login?returnTo=%2Fworkshop');
+      const api = await fetch(`${app.url}/api/me`);
+      expect(api.status).toBe(401);
+      expect(await api.json()).toEqual({
+        error: { code: 'login_required', message: expect.any(String) },
+      });
+    });
+
+    it.skipIf(!expressionLanguageAvailable)(
+      'lets only the workshop group into /workshop',
+      async () => {
+        const ada = await signedIn('ada');
+        expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(200);
+        const bob = await signedIn('bob');
+        const refused = await bob.ua.navigate(`${app.url}/workshop`);
+        expect(refused.status).toBe(403);
+        // A browser gets a page, not JSON.
+        expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(refused.body).toContain('You do not have access to this.');
+      },
+    );
+
+    it('checks one permission per API route with bearer tokens', async () => {
+      const bob = await issuer.signAccessToken(BOB, clientId);
+      const ada = await issuer.signAccessToken(ADA, clientId);
+      const call = (method: string, token: string) =>
+        fetch(`${app.url}/api/uploads`, { method, headers: { authorization: `Bearer ${token}` } });
+      expect((await call('GET', bob)).status).toBe(200);
+      const refused = await call('POST', bob);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+      const created = await call('POST', ada);
+      expect(created.status).toBe(201);
+      expect(((await created.json()) as { owner: string }).owner).toBe(ADA);
+    });
+
+    it('refuses expired, wrong-audience, wrong-issuer, alg none and malformed tokens', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const good = await issuer.signAccessToken(ADA, clientId);
+      const [, payload] = good.split('.');
+      const none = `${base64url.encode('{"alg":"none"}')}.${payload}.`;
+      const bad = [
+        await issuer.signAccessToken(ADA, clientId, { exp: now - 600, iat: now - 1200 }),
+        await issuer.signAccessToken(ADA, 'someone-else'),
+        await issuer.signAccessToken(ADA, clientId, { iss: 'https://evil.example' }),
+        none,
+        'not-a-token',
+        `${good}x`,
+      ];
+      for (const token of bad) {
+        const res = await fetch(`${app.url}/api/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(res.status).toBe(401);
+        const body = (await res.json()) as { error: { code: string } };
+        expect(['token_invalid', 'token_expired']).toContain(body.error.code);
+      }
+      const malformed = await fetch(`${app.url}/api/me`, { headers: { authorization: 'Bearer' } });
+      expect(malformed.status).toBe(401);
+    });
+
+    it('ends the service session as soon as the member signs out at the issuer', async () => {
+      const { ua } = await signedIn('ada');
+      const me = () =>
+        fetch(`${app.url}/api/me`, { headers: { cookie: ua.cookieHeader(app.url) } });
+      const first = await me();
+      expect(first.status).toBe(200);
+      expect(((await first.json()) as { username: string }).username).toBe('ada');
+      // Wait for the service's event connection before revoking.
+      while (!app.gatehouse.eventsConnected) await sleep(5);
+      await issuer.signOut(ADA);
+      let status = 200;
+      while (status === 200) {
+        status = (await me()).status;
+        if (status === 200) await sleep(5);
+      }
+      expect(status).toBe(401);
+    });
+
+    it('signs out locally and at the issuer', async () => {
+      const { ua } = await signedIn('bob');
+      let page = await ua.navigate(`${app.url}/auth/logout`, { method: 'POST' });
+      // The issuer may ask to confirm.
+      page = await issuer.confirmSignOut(ua, page);
+      expect(page.url).toBe(`${app.url}/`);
+      expect(page.body).toContain('Sign in');
+      const res = await fetch(`${app.url}/api/me`, {
+        headers: { cookie: ua.cookieHeader(app.url) },
+      });
+      expect(res.status).toBe(401);
+    });
+
+    it('refuses a forged or tampered session cookie', async () => {
+      const { ua } = await signedIn('bob');
+      // Flip one character in the middle of the sealed value (the ciphertext).
+      const header = ua
+        .cookieHeader(app.url)
+        .replace(/(session=[^;]{60})(.)/, (_m, a, c) => `${a}${c === 'A' ? 'B' : 'A'}`);
+      for (const cookie of [
+        header,
+        'gatehouse_service_session=garbage',
+        `gatehouse_service_session=${'A'.repeat(9000)}`,
+      ]) {
+        const res = await fetch(`${app.url}/api/me`, { headers: { cookie } });
+        expect(res.status).toBe(401);
+      }
+    });
+
+    it('refuses a sign-in callback without its transaction, or with a wrong state', async () => {
+      const page = await new UserAgent().navigate(`${app.url}/auth/callback?code=abc&state=xyz`);
+      expect(page.status).toBe(400);
+      expect(page.body).toContain('Sign in again');
+      const res = await fetch(`${app.url}/auth/callback?code=abc&state=xyz`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('login_failed');
+    });
+
+    it('does not redirect to another site after sign-in', async () => {
+      const ua = new UserAgent();
+      const page = await issuer.signIn(
+        ua,
+        `${app.url}/auth/login?returnTo=${encodeURIComponent('//evil.example/')}`,
+        'bob',
+      );
+      expect(page.url).toBe(`${app.url}/`);
+    });
+  });
+}

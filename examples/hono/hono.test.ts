@@ -1,0 +1,4 @@
+import { exampleContract } from '../example-contract.ts';
+import { start } from './server.ts';
+
+exampleContract('hono', start);

@@ -1,0 +1,188 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { createGatehouseClient } from 'gatehouse-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBus, type EventBus } from '../../store/events.ts';
+import { createMemoryKv } from '../../store/kv-memory.ts';
+import { HTTP_ERRORS, HttpError } from '../errors.ts';
+import { eventsApi, toServiceEvent } from './events.ts';
+
+const ID = 'uploads';
+const SECRET = 'uploads-secret-0123456789';
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+// A fake registry: one client, HTTP Basic.
+async function authenticateService(request: FastifyRequest) {
+  return request.headers.authorization === basic(ID, SECRET) ? { clientId: ID } : null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let app: FastifyInstance | null = null;
+afterEach(async () => {
+  await app?.close();
+  app = null;
+});
+
+async function serve(options: { heartbeatMs?: number; maxStreamsPerClient?: number } = {}) {
+  const events = createEventBus({ kv: createMemoryKv() });
+  app = Fastify({ forceCloseConnections: true });
+  app.setErrorHandler((err: Error, _request, reply) => {
+    const code = err instanceof HttpError ? err.code : 'INTERNAL';
+    if (err instanceof HttpError && err.retryAfterSeconds)
+      reply.header('retry-after', String(err.retryAfterSeconds));
+    return reply
+      .code(HTTP_ERRORS[code].status)
+      .send({ error: { code, message: err instanceof HttpError ? err.message : 'failed' } });
+  });
+  await app.register(eventsApi, { events, authenticateService, ...options });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/events`;
+  return { events, url };
+}
+
+/** Reads a stream until `want` appears in it. */
+async function readUntil(res: Response, want: string): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes(want)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return text;
+}
+
+describe('GET /api/v1/events', () => {
+  it('refuses missing, wrong and malformed credentials with a JSON 401, echoing nothing', async () => {
+    const { url } = await serve();
+    for (const authorization of [
+      undefined,
+      basic(ID, 'wrong'),
+      basic('other', SECRET),
+      'Basic !!!',
+      `Bearer ${SECRET}`,
+      `Basic ${'A'.repeat(8000)}`,
+    ]) {
+      const res = await fetch(url, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic/);
+      const text = await res.text();
+      expect(JSON.parse(text).error.code).toBe('UNAUTHENTICATED');
+      expect(text).not.toContain(SECRET);
+    }
+  });
+
+  it('streams recheck for revoked sessions and changed users, and keys for rotation', async () => {
+    const { url, events } = await serve();
+    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await readUntil(res, ': connected');
+    await events.emit({ type: 'sessions.revoked', userId: 'u-1', sessionIds: ['s1'] });
+    await events.emit({ type: 'user.changed', userId: 'u-2' });
+    await events.emit({ type: 'keys.rotated' });
+    const text = await readUntil(res, '{"type":"keys"}');
+    expect(text).toContain('data: {"type":"recheck","sub":"u-1"}\n\n');
+    expect(text).toContain('data: {"type":"recheck","sub":"u-2"}\n\n');
+    // Session ids are not a service's business.
+    expect(text).not.toContain('s1');
+    await res.body!.cancel();
+  });
+
+  it('sends a heartbeat comment', async () => {
+    const { url } = await serve({ heartbeatMs: 10 });
+    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    expect(await readUntil(res, ': ping')).toContain(': ping\n\n');
+    await res.body!.cancel();
+  });
+
+  it('limits open streams per client and frees the slot when one closes', async () => {
+    const { url } = await serve({ maxStreamsPerClient: 2 });
+    const headers = { authorization: basic(ID, SECRET) };
+    const abortA = new AbortController();
+    const a = await fetch(url, { headers, signal: abortA.signal });
+    const b = await fetch(url, { headers });
+    const c = await fetch(url, { headers });
+    expect([a.status, b.status, c.status]).toEqual([200, 200, 429]);
+    expect(c.headers.get('retry-after')).toBe('5');
+    expect(JSON.parse(await c.text()).error.code).toBe('RATE_LIMITED');
+    abortA.abort();
+    let d = await fetch(url, { headers });
+    while (d.status === 429) {
+      await d.text();
+      await sleep(5);
+      d = await fetch(url, { headers });
+    }
+    expect(d.status).toBe(200);
+    await b.body!.cancel();
+    await d.body!.cancel();
+  });
+
+  it('unsubscribes a closed stream from the event bus', async () => {
+    const kv = createMemoryKv();
+    const bus = createEventBus({ kv });
+    let handlers = 0;
+    const counted: Pick<EventBus, 'on'> = {
+      on(handler) {
+        handlers++;
+        const off = bus.on(handler);
+        return () => {
+          handlers--;
+          return off();
+        };
+      },
+    };
+    app = Fastify();
+    await app.register(eventsApi, { events: counted, authenticateService });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/events`;
+    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    await readUntil(res, ': connected');
+    expect(handlers).toBe(1);
+    await res.body!.cancel();
+    while (handlers !== 0) await sleep(5);
+  });
+
+  it('ends open streams when the app closes', async () => {
+    const { url } = await serve();
+    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    await readUntil(res, ': connected');
+    // Fails by hanging: close() would wait on the open stream, and the read would never end.
+    await app!.close();
+    app = null;
+    const rest = await res.text().catch(() => '');
+    expect(rest).not.toContain('data:');
+  });
+
+  it('drives gatehouse-client: a revocation reaches the SDK’s recheck listeners', async () => {
+    const { url, events } = await serve();
+    const gh = createGatehouseClient({
+      issuer: 'http://127.0.0.1:1',
+      clientId: ID,
+      clientSecret: SECRET,
+      eventsUrl: url,
+    });
+    try {
+      await gh.connect();
+      const seen: string[] = [];
+      gh.onRecheck((sub) => seen.push(sub));
+      await events.emit({ type: 'sessions.revoked', userId: 'u-9', sessionIds: [] });
+      while (seen.length === 0) await sleep(5);
+      expect(seen).toEqual(['u-9']);
+    } finally {
+      gh.close();
+    }
+  });
+
+  it('maps only revocation-relevant events', () => {
+    expect(toServiceEvent({ type: 'user.changed', userId: 'x' })).toEqual({
+      type: 'recheck',
+      sub: 'x',
+    });
+    expect(toServiceEvent({ type: 'keys.rotated' })).toEqual({ type: 'keys' });
+  });
+});

@@ -1,0 +1,135 @@
+// GET /api/v1/events: revocation events for services using gatehouse-client, as server-sent
+// events. A service authenticates with its OIDC client credentials (HTTP Basic) and keeps one
+// connection open; Gatehouse writes `data: {"type":"recheck","sub":…}` when a member's sessions
+// are revoked or the member changed (sign-out, group removal, disabled), `data: {"type":"keys"}`
+// when the signing keys rotate, and a `: ping` comment as heartbeat. A service that falls too
+// far behind is disconnected: it reconnects and re-checks every lease, which is always safe.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EventBus, GatehouseEvent } from '../../store/events.ts';
+import { HttpError } from '../errors.ts';
+
+export interface EventsApiOptions {
+  events: Pick<EventBus, 'on'>;
+  /** The OIDC client the request's credentials (HTTP Basic client_id:client_secret) prove, or null. */
+  authenticateService(request: FastifyRequest): Promise<{ clientId: string } | null>;
+  /** Heartbeat interval; proxies and the SDK drop a silent connection. Default 15 s. */
+  heartbeatMs?: number;
+  /** Open streams per client id (a process has one; a few for restarts overlap). Default 20. */
+  maxStreamsPerClient?: number;
+  /** Bytes queued for one slow reader before it is disconnected. Default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** What services receive, one JSON object per `data:` line. */
+export type ServiceEvent = { type: 'recheck'; sub: string } | { type: 'keys' };
+
+export function toServiceEvent(event: GatehouseEvent): ServiceEvent | null {
+  switch (event.type) {
+    case 'sessions.revoked':
+    case 'user.changed':
+      return { type: 'recheck', sub: event.userId };
+    case 'keys.rotated':
+      return { type: 'keys' };
+    default:
+      return null;
+  }
+}
+
+export const EVENTS_OPENAPI_PATHS = {
+  '/api/v1/events': {
+    get: {
+      summary: 'Revocation events for services (server-sent events)',
+      description:
+        'One long-lived text/event-stream per service process. Each `data:` line is JSON: {"type":"recheck","sub":"<user id>"} or {"type":"keys"}; `: ping` comments every 15 s.',
+      security: [{ clientBasic: [] }],
+      responses: {
+        200: { description: 'The stream', content: { 'text/event-stream': {} } },
+        401: {
+          description: 'Missing or wrong client credentials',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+        429: {
+          description: 'Too many open streams for this client',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
+  },
+};
+
+export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const maxStreams = opts.maxStreamsPerClient ?? 20;
+  const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  const open = new Map<string, number>();
+  const closers = new Set<() => void>();
+
+  // Ends every stream before the server closes, so shutdown does not wait on them.
+  app.addHook('preClose', async () => {
+    for (const close of [...closers]) close();
+  });
+
+  app.get('/api/v1/events', async (request, reply) => {
+    const service = await opts.authenticateService(request);
+    if (!service) {
+      reply.header('www-authenticate', 'Basic realm="gatehouse", charset="UTF-8"');
+      throw new HttpError('UNAUTHENTICATED', {
+        message: 'Authenticate with the service’s client id and secret (HTTP Basic).',
+      });
+    }
+    const count = open.get(service.clientId) ?? 0;
+    if (count >= maxStreams) {
+      throw new HttpError('RATE_LIMITED', {
+        message: 'Too many open event streams for this client; close some first.',
+        retryAfterSeconds: 5,
+      });
+    }
+    open.set(service.clientId, count + 1);
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      // nginx would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n: connected\n\n');
+
+    let closed = false;
+    const send = (text: string) => {
+      if (closed) return;
+      if (res.writableLength > maxBuffered) {
+        // Too slow to keep up: drop it; the SDK reconnects and re-checks all its leases.
+        close();
+        return;
+      }
+      res.write(text);
+    };
+    const unsubscribe = opts.events.on((event) => {
+      const out = toServiceEvent(event);
+      if (out) send(`data: ${JSON.stringify(out)}\n\n`);
+    });
+    const heartbeat = setInterval(() => send(': ping\n\n'), heartbeatMs);
+    heartbeat.unref();
+
+    function close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      closers.delete(close);
+      const left = (open.get(service!.clientId) ?? 1) - 1;
+      if (left > 0) open.set(service!.clientId, left);
+      else open.delete(service!.clientId);
+      res.end();
+      res.destroy();
+    }
+    closers.add(close);
+    res.on('close', close);
+    res.on('error', close);
+    request.raw.socket.on('close', close);
+  });
+}
