@@ -29,6 +29,8 @@ const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
   createMyToken: { name: 'sample', scopes: ['account:read'], expires_in: '1d' },
   adminCreateUser: { username: 'sampleuser', email: 'sample@example.org' },
   adminUpdateUser: { name: 'Sample' },
+  adminCreateClient: { name: 'Sample', redirect_uris: ['https://sample.example.org/cb'] },
+  adminUpdateClient: { first_party: true },
 };
 
 /** A wrong-typed value for a JSON Schema type. */

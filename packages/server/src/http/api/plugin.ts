@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ADMIN_PERMISSION } from '../../accounts/accounts.ts';
 import { AccountError } from '../../accounts/errors.ts';
 import { ApiTokenError } from '../../apitokens/errors.ts';
+import { ClientError } from '../../clients/clients.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
@@ -76,7 +77,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
 
   // Domain refusals keep their own stable codes; everything else goes to the app's handler.
   app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof AccountError || err instanceof ApiTokenError)
+    if (err instanceof AccountError || err instanceof ApiTokenError || err instanceof ClientError)
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     throw err;
   });

@@ -410,3 +410,58 @@ describe(`rate limits (${storageMode()})`, () => {
     }
   });
 });
+
+describe(`admin client routes (${storageMode()})`, () => {
+  it('registers, reads, changes, rotates and deletes an OIDC client; the secret is shown once', async () => {
+    const created = await call('POST', '/api/v1/admin/clients', adminToken, {
+      name: 'Wiki',
+      redirect_uris: ['https://wiki.example.org/cb'],
+      launch_url: 'https://wiki.example.org/',
+    });
+    expect(created.statusCode).toBe(201);
+    const client = created.json();
+    expect(client.client_secret).toMatch(/^gth_cs_/);
+    expect(client.grant_types).toEqual(['authorization_code', 'refresh_token']);
+
+    const got = await call('GET', `/api/v1/admin/clients/${client.client_id}`, adminToken);
+    expect(got.json()).not.toHaveProperty('client_secret');
+    expect(got.body).not.toContain('gth_cs_');
+
+    const listed = await call('GET', '/api/v1/admin/clients?limit=100', adminToken);
+    expect(listed.json().items.map((c: { client_id: string }) => c.client_id)).toContain(
+      client.client_id,
+    );
+
+    const changed = await call('PATCH', `/api/v1/admin/clients/${client.client_id}`, adminToken, {
+      first_party: true,
+    });
+    expect(changed.json().first_party).toBe(true);
+
+    const rotated = await call(
+      'POST',
+      `/api/v1/admin/clients/${client.client_id}/secret`,
+      adminToken,
+    );
+    expect(rotated.json().client_secret).not.toBe(client.client_secret);
+    const oldRow = await t.gh.clients.row(client.client_id);
+    expect(t.gh.clients.checkSecret(oldRow!, client.client_secret)).toBe(false);
+    expect(t.gh.clients.checkSecret(oldRow!, rotated.json().client_secret)).toBe(true);
+
+    const deleted = await call('DELETE', `/api/v1/admin/clients/${client.client_id}`, adminToken);
+    expect(deleted.statusCode).toBe(204);
+    expect(
+      (await call('GET', `/api/v1/admin/clients/${client.client_id}`, adminToken)).statusCode,
+    ).toBe(404);
+  });
+
+  it('explains a contradiction with a stable code', async () => {
+    const res = await call('POST', '/api/v1/admin/clients', adminToken, {
+      name: 'Bad',
+      public: true,
+      grant_types: ['client_credentials'],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'CLIENT_INVALID' });
+    expect(res.json().error.message).toContain('public client has no secret');
+  });
+});

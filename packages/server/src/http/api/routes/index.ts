@@ -2,7 +2,12 @@
 // (scopes, hostile input, the OpenAPI document).
 
 import type { AnyApiRoute } from '../define.ts';
+import { adminClientRoutes } from './admin-clients.ts';
 import { adminUserRoutes } from './admin-users.ts';
 import { meRoutes } from './me.ts';
 
-export const API_ROUTES: readonly AnyApiRoute[] = [...meRoutes, ...adminUserRoutes];
+export const API_ROUTES: readonly AnyApiRoute[] = [
+  ...meRoutes,
+  ...adminUserRoutes,
+  ...adminClientRoutes,
+];
