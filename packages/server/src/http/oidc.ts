@@ -17,6 +17,7 @@ import {
   OIDC_PREFIX,
   type OidcHooks,
   type OidcProvider,
+  ROUTES,
 } from '../oidc/provider.ts';
 import { oidcConsents } from '../oidc/tables.ts';
 import { clientAddress } from './client-address.ts';
@@ -267,6 +268,12 @@ export async function authenticateClient(
   } catch {
     return null;
   }
+  return authenticatePostedClient(gh, clientId, secret);
+}
+
+/** client_secret_post: the credentials in the form body. */
+async function authenticatePostedClient(gh: Gatehouse, clientId: string, secret: string) {
+  if (!clientId || !secret) return null;
   const row = await gh.clients.row(clientId);
   if (!row || !gh.clients.checkSecret(row, secret)) return null;
   return { clientId: row.id };
@@ -301,6 +308,53 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
   app.get(`${OIDC_PREFIX}/jwks`, (request, reply) =>
     sendPublished(request, reply, state.jwks, 300),
   );
+
+  // Introspection (RFC 7662) also answers for Gatehouse API tokens, which the provider does not
+  // know; every other token goes on to the provider with the body already parsed.
+  app.post(ROUTES.introspection, async (request, reply) => {
+    const token = formField(request.body, 'token');
+    if (!token.startsWith('gth_api_')) {
+      (request.raw as typeof request.raw & { body?: unknown }).body = request.body;
+      reply.hijack();
+      state.current.provider.callback()(request.raw, reply.raw);
+      return reply;
+    }
+    reply.header('cache-control', 'no-store');
+    const basic = request.headers.authorization;
+    const client =
+      (await authenticateClient(gh, basic)) ??
+      (basic
+        ? null
+        : await authenticatePostedClient(
+            gh,
+            formField(request.body, 'client_id'),
+            formField(request.body, 'client_secret'),
+          ));
+    if (!client) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="gatehouse"')
+        .send({ error: 'invalid_client', error_description: 'client authentication failed' });
+    }
+    const verified = await gh.apiTokens.verify(token, { address: clientAddress(request) });
+    const user = verified ? await gh.accounts.findById(verified.userId) : null;
+    if (!verified || !user || user.disabled) return { active: false };
+    return {
+      active: true,
+      token_type: 'gatehouse_api_token',
+      iss: gh.config.issuer,
+      sub: user.id,
+      username: user.username,
+      preferred_username: user.username,
+      name: user.name ?? user.username,
+      email: user.email,
+      ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
+      scope: verified.scopes.join(' '),
+      permissions: verified.scopes.filter((s) => s.includes(':') && !s.startsWith('account:')),
+      groups: await oidc.hooks.groupsOf(user.id),
+      ...(verified.expiresAt ? { exp: Math.floor(verified.expiresAt / 1000) } : {}),
+    };
+  });
 
   // Everything else under /oidc/ is the provider's. The body is left for the provider to read.
   await app.register(async (mounted) => {

@@ -690,3 +690,31 @@ describe('hostile and malformed input', () => {
     }
   });
 });
+
+describe('introspection of Gatehouse API tokens', () => {
+  it('answers for an API token to an authenticated client, and inactive once revoked', async () => {
+    const { config } = await register({ grantTypes: ['client_credentials'], redirectUris: [] });
+    const { token, info } = await served.gh.apiTokens.create(aliceId, {
+      name: 'cli',
+      scopes: ['account:read'],
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const active = await oidc.tokenIntrospection(config, token);
+    expect(active).toMatchObject({
+      active: true,
+      sub: aliceId,
+      username: 'alice',
+      scope: 'account:read',
+    });
+    await served.gh.apiTokens.revoke(info.id);
+    expect((await oidc.tokenIntrospection(config, token)).active).toBe(false);
+
+    const anonymous = await fetch(`${served.baseUrl}/oidc/token/introspection`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}`,
+    });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain(token);
+  });
+});
