@@ -29,7 +29,7 @@ export function consentPage(p: {
   <h1 class="card__title">${p.clientName} wants to use your Gatehouse account</h1>
   <p class="card__intro">If you allow it, ${p.clientName} will be able to:</p>
   <ul class="consent__scopes">${items}</ul>
-  <p class="card__intro">Gatehouse remembers your answer. You can sign out of every service from your account page.</p>
+  <p class="card__intro">Gatehouse remembers your answer, so you are asked only once.</p>
   <div class="card__actions consent__actions">
     <form class="inline-form" method="post" action="/oidc/interaction/${p.uid}/consent">
       ${csrfInput(p.csrfToken)}
@@ -77,14 +77,19 @@ export function loggedOutPage(clientName: string | null): SafeHtml {
 }
 
 export function deviceInputPage(form: string, error: string | null): SafeHtml {
+  // The provider's form holds the code input; it gains our id and class so the label and the
+  // styles reach it (its inline onfocus handler is inert under our CSP).
+  const labelled = form.replace(
+    'name="user_code" placeholder="Enter code"',
+    `name="user_code" id="user-code" class="input input--code" autocapitalize="characters" spellcheck="false"${error ? ' aria-invalid="true" aria-describedby="user-code-error"' : ''}`,
+  );
   const body = html`<div class="card card--auth">
   <h1 class="card__title">Connect a device</h1>
   <p class="card__intro">Enter the code your device or command-line tool shows.</p>
-  ${error ? html`<div class="alert alert--error" role="alert"><div class="alert__body"><p>${error}</p></div></div>` : ''}
-  ${raw(form)}
+  ${error ? html`<div class="alert alert--error" id="user-code-error" role="alert"><div class="alert__body"><p>${error}</p></div></div>` : ''}
   <div class="field">
     <div class="field__head"><label for="user-code">Code</label></div>
-    <input class="input input--code" id="user-code" name="user_code" form="op.deviceInputForm" autocomplete="off" autocapitalize="characters" spellcheck="false" required>
+    ${raw(labelled)}
   </div>
   <button class="button button--primary button--block" type="submit" form="op.deviceInputForm">Continue</button>
 </div>`;
