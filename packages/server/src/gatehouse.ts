@@ -3,6 +3,7 @@
 // instances behind one load balancer share Postgres and Redis).
 
 import { join } from 'node:path';
+import { createAccess } from './access/access.ts';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
 import { createAudit } from './audit/audit.ts';
@@ -66,6 +67,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const oneTimeTokens = createOneTimeTokens({ db, now });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
+  const access = createAccess({ db, events, audit, now, onError, issuer: config.issuer });
   await events.start();
 
   // Expired sessions are removed in the background; the check refuses them regardless.
@@ -83,6 +85,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     oneTimeTokens,
     throttle,
     audit,
+    access,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
       const [d, s] = await Promise.all([database.ping(), kv.ping()]);

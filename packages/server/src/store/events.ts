@@ -6,7 +6,9 @@ import type { Kv, Unsubscribe } from './kv.ts';
 
 export type GatehouseEvent =
   | { type: 'sessions.revoked'; userId: string; sessionIds: string[] }
-  | { type: 'user.changed'; userId: string };
+  | { type: 'user.changed'; userId: string }
+  /** Memberships, groups or grants changed: decisions for these users ('*': everyone) are stale. */
+  | { type: 'access.changed'; userIds: string[] | '*' };
 
 type Handler = (event: GatehouseEvent) => void;
 
