@@ -297,6 +297,26 @@ export function createAccess(deps: {
       return rows;
     },
 
+    /** Every group in path order with its direct member count and the paths it includes (/admin). */
+    async listGroupsWithCounts(): Promise<(Group & { members: number; includes: string[] })[]> {
+      const all = await api.listGroups();
+      const counts = await db
+        .select({ groupId: groupMembers.groupId, n: count() })
+        .from(groupMembers)
+        .groupBy(groupMembers.groupId);
+      const byId = new Map(counts.map((c) => [c.groupId, c.n]));
+      const pathOf = new Map(all.map((g) => [g.id, g.path]));
+      const inc = await db.select().from(groupIncludes);
+      return all.map((g) => ({
+        ...g,
+        members: byId.get(g.id) ?? 0,
+        includes: inc
+          .filter((i) => i.groupId === g.id)
+          .map((i) => pathOf.get(i.includedId)!)
+          .sort(),
+      }));
+    },
+
     async createGroup(
       actor: Actor,
       input: { path: string; description?: string | null },

@@ -22,6 +22,7 @@ import { sendPage } from './form.ts';
 import { healthRoutes } from './health.ts';
 import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
+import { groupPages } from './pages/groups.ts';
 import { securityPlugin } from './security.ts';
 import { sessionPlugin } from './session-plugin.ts';
 import { staticRoutes } from './static.ts';
@@ -156,6 +157,7 @@ export async function buildApp(gh: Gatehouse): Promise<FastifyInstance> {
   await app.register(healthRoutes, { gh });
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
+  await app.register(groupPages, { gh, cookies });
   await app.register(meApi, { sessionCookie: cookies.session });
   return app;
 }

@@ -8,6 +8,7 @@ import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import { accountPage, type Notice, portalPage } from '../views/pages.ts';
+import { GROUP_NOTICES, myGroupsPanel } from './groups.ts';
 
 // Confirmations travel as a fixed code in the redirect (post/redirect/get), never as free text.
 const NOTICES: Record<string, Notice> = {
@@ -18,6 +19,7 @@ const NOTICES: Record<string, Notice> = {
   },
   'session-revoked': { kind: 'success', text: 'That session has been signed out.' },
   'others-revoked': { kind: 'success', text: 'All your other sessions have been signed out.' },
+  ...GROUP_NOTICES,
 };
 
 export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
@@ -45,6 +47,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
         sessions,
         notice,
         errors,
+        groups: await myGroupsPanel(gh, user.id, request.csrfToken()),
       }),
       status,
     );

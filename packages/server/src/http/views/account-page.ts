@@ -23,6 +23,8 @@ export interface AccountPageProps {
   errors?: Record<string, string>;
   /** For relative times ("5 minutes ago"); defaults to the time of rendering. */
   now?: Date;
+  /** The "My groups" panel (views/groups-pages.ts), when the account page shows it. */
+  groups?: SafeHtml | null;
 }
 
 const ACCOUNT_FIELDS = [
@@ -150,6 +152,7 @@ ${general.markup}
   </form>
 </section>
 ${sessionsSection(p.sessions, p.csrfToken, now)}
+${p.groups ?? ''}
 </div>`;
   return layout({
     title: 'Your account',
