@@ -151,14 +151,15 @@ describe(`group pages (${storageMode()})`, () => {
   });
 
   it('refuses hostile invitation and subgroup input with a clear message', async () => {
-    for (const form of [
+    const forms: Record<string, string>[] = [
       { max_uses: 'lots' },
       { max_uses: '0' },
       { expires_in_days: '-1' },
       { share_depth: '99' },
       { role: 'god' },
       { note: 'x'.repeat(500) },
-    ]) {
+    ];
+    for (const form of forms) {
       const r = await owner.c.post(`/account/groups/${groupId}/invitations`, form);
       expect(r.statusCode).toBeGreaterThanOrEqual(400);
       expect(r.statusCode).toBeLessThan(500);
