@@ -234,7 +234,7 @@ ${general.markup}
     <tbody>
     ${p.members.map(
       (m) => html`<tr>
-      <th scope="row">${m.name ?? m.username}<span class="data-table__sub mono">${m.username}</span></th>
+      <th scope="row">${m.name ?? html`<span class="mono">${m.username}</span>`}${m.name ? html`<span class="data-table__sub mono">${m.username}</span>` : ''}</th>
       <td>${roleBadge(m.role)}</td>
       <td><time datetime="${m.joinedAt.toISOString()}">${formatDateTime(m.joinedAt)}</time></td>
       <td class="data-table__action">${
@@ -315,7 +315,7 @@ export function invitationCreatedPage(p: {
     <div class="qr__code" role="img" aria-label="QR code of the invitation link">${raw(p.svg)}</div>
     <figcaption class="muted">Join <span class="mono">${p.group.path}</span> as ${p.invitation.role}; ${p.invitation.maxUses === 1 ? 'one person' : `up to ${p.invitation.maxUses} people`}; until ${formatDateTime(p.invitation.expiresAt)}.</figcaption>
   </figure>
-  <div class="card__actions">
+  <div class="card__actions button-row">
     <form class="inline-form" method="post" action="/account/groups/${p.group.id}/invitations/qr.png">
       ${csrfInput(p.csrfToken)}
       <input type="hidden" name="token" value="${p.token}">
@@ -376,7 +376,7 @@ export function invitePage(p: {
     <p>You are signed in as <strong>${p.user.username}</strong>.</p>
     <button class="button button--primary button--block" type="submit">Join ${inv.groupPath}</button>
   </form>`
-      : html`<p class="card__actions"><a class="button button--primary" href="${login}">Sign in to accept</a>${p.registrationAllowed ? html` <a class="button button--secondary" href="/invite/${p.token}/register">Create an account</a>` : ''}</p>`;
+      : html`<p class="card__actions button-row"><a class="button button--primary" href="${login}">Sign in to accept</a>${p.registrationAllowed ? html` <a class="button button--secondary" href="/invite/${p.token}/register">Create an account</a>` : ''}</p>`;
     body = html`<div class="card card--auth">
   <p class="card__eyebrow">Invitation</p>
   <h1 class="card__title">Join <span class="mono">${inv.groupPath}</span></h1>
