@@ -1,6 +1,7 @@
 CREATE TABLE "group_grants" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"group_id" uuid NOT NULL,
+	"path" text NOT NULL,
 	"permission" text,
 	"role_id" uuid,
 	CONSTRAINT "group_grants_unique" UNIQUE NULLS NOT DISTINCT("group_id","permission","role_id"),
@@ -10,6 +11,7 @@ CREATE TABLE "group_grants" (
 CREATE TABLE "group_includes" (
 	"group_id" uuid NOT NULL,
 	"included_id" uuid NOT NULL,
+	"included_path" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "group_includes_group_id_included_id_pk" PRIMARY KEY("group_id","included_id")
 );
@@ -93,7 +95,9 @@ ALTER TABLE "role_permissions" ADD CONSTRAINT "role_permissions_role_id_roles_id
 ALTER TABLE "user_roles" ADD CONSTRAINT "user_roles_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "user_roles" ADD CONSTRAINT "user_roles_role_id_roles_id_fk" FOREIGN KEY ("role_id") REFERENCES "public"."roles"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "group_grants_group" ON "group_grants" USING btree ("group_id");--> statement-breakpoint
+CREATE INDEX "group_grants_path" ON "group_grants" USING btree ("path" text_pattern_ops);--> statement-breakpoint
 CREATE INDEX "group_includes_included" ON "group_includes" USING btree ("included_id");--> statement-breakpoint
+CREATE INDEX "group_includes_included_path" ON "group_includes" USING btree ("included_path" text_pattern_ops);--> statement-breakpoint
 CREATE INDEX "group_members_group" ON "group_members" USING btree ("group_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "groups_path" ON "groups" USING btree ("path" text_pattern_ops);--> statement-breakpoint
 CREATE INDEX "groups_parent" ON "groups" USING btree ("parent_id");--> statement-breakpoint

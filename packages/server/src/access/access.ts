@@ -467,7 +467,12 @@ export function createAccess(deps: {
         throw new AccessError('INCLUDE_CYCLE');
       await db
         .insert(groupIncludes)
-        .values({ groupId: group.id, includedId: included.id, createdAt: new Date(now()) })
+        .values({
+          groupId: group.id,
+          includedId: included.id,
+          includedPath: included.path,
+          createdAt: new Date(now()),
+        })
         .onConflictDoNothing();
       await record(actor, 'group.include', `group:${group.id}`, {
         path: group.path,
@@ -726,6 +731,7 @@ export function createAccess(deps: {
         .values({
           id: crypto.randomUUID(),
           groupId: group.id,
+          path: group.path,
           permission: 'permission' in g ? g.permission : null,
           roleId,
         })
@@ -777,6 +783,13 @@ export function createAccess(deps: {
         await tx.execute(sql`
           update groups set path = ${newPath} || substr(path, ${oldPath.length + 1})
           where path = ${oldPath} or starts_with(path, ${`${oldPath}/`})`);
+        // The copies of paths that decisions look up by range follow.
+        await tx.execute(sql`
+          update group_grants set path = ${newPath} || substr(path, ${oldPath.length + 1})
+          where path = ${oldPath} or starts_with(path, ${`${oldPath}/`})`);
+        await tx.execute(sql`
+          update group_includes set included_path = ${newPath} || substr(included_path, ${oldPath.length + 1})
+          where included_path = ${oldPath} or starts_with(included_path, ${`${oldPath}/`})`);
         await tx
           .update(groups)
           .set({ parentId, name: newPath.slice(newPath.lastIndexOf('/') + 1) })

@@ -28,35 +28,20 @@ export interface Subject extends AccessSubject {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The single statement behind a cache miss. `eff` is the user's effective groups: direct
- * memberships, then every group that includes a group at or below one already reached (a
- * member of `a` is a member of `a/b`, so `a`'s members reach whatever includes `a/b`). UNION
- * (not UNION ALL) makes the recursion stop at a fixed point even if a cycle slipped in.
- * A group's grants reach members of the group, of any group above it (who are members of it)
- * and of any group below it.
+ * The single statement behind a cache miss: the SQL function `gatehouse_access_subject`
+ * (drizzle/0002_access_subject.sql), a PL/pgSQL function so its plan is cached (planning the
+ * recursive query costs more than running it). It returns rows (k, v): 'u' the username (none
+ * for an unknown or disabled user), 'g' each effective group path, 'p' each permission.
+ *
+ * Effective groups are direct memberships, then every group that includes a group at or below
+ * one already reached (a member of `a` is a member of `a/b`, so `a`'s members reach whatever
+ * includes `a/b`); UNION makes the recursion stop at a fixed point even if a cycle slipped in.
+ * A group's grants reach members of the group, of any group above it (they are members of it)
+ * and of any group below it. Path prefixes are matched as ranges on text_pattern_ops indexes
+ * over copies of the paths kept in group_includes and group_grants.
  */
 function subjectQuery(userId: string) {
-  return sql`
-with recursive eff(path) as (
-  select g.path from group_members m join groups g on g.id = m.group_id where m.user_id = ${userId}
-  union
-  select a.path from eff e
-    join group_includes i on true
-    join groups b on b.id = i.included_id
-    join groups a on a.id = i.group_id
-  where b.path = e.path or starts_with(b.path, e.path || '/')
-)
-select 'u' as k, username as v from users where id = ${userId} and disabled_at is null
-union all select 'g', path from eff
-union all select 'p', permission from user_permissions where user_id = ${userId}
-union all select 'p', rp.permission from user_roles ur
-  join role_permissions rp on rp.role_id = ur.role_id where ur.user_id = ${userId}
-union all select 'p', coalesce(gg.permission, rp.permission) from group_grants gg
-  join groups g on g.id = gg.group_id
-  left join role_permissions rp on rp.role_id = gg.role_id
-  where (gg.permission is not null or rp.permission is not null)
-    and exists (select 1 from eff e where g.path = e.path
-      or starts_with(g.path, e.path || '/') or starts_with(e.path, g.path || '/'))`;
+  return sql`select k, v from gatehouse_access_subject(${userId}::uuid)`;
 }
 
 export function createDecisions(deps: {

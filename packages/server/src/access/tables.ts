@@ -77,11 +77,14 @@ export const groupIncludes = pgTable(
     includedId: uuid('included_id')
       .notNull()
       .references(() => groups.id, { onDelete: 'cascade' }),
+    /** The included group's path (kept in step on rename and move), for range look-ups. */
+    includedPath: text('included_path').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
   },
   (t) => [
     primaryKey({ columns: [t.groupId, t.includedId] }),
     index('group_includes_included').on(t.includedId),
+    index('group_includes_included_path').using('btree', sql`${t.includedPath} text_pattern_ops`),
   ],
 );
 
@@ -125,11 +128,14 @@ export const groupGrants = pgTable(
     groupId: uuid('group_id')
       .notNull()
       .references(() => groups.id, { onDelete: 'cascade' }),
+    /** The group's path (kept in step on rename and move): a decision finds grants by range. */
+    path: text('path').notNull(),
     permission: text('permission'),
     roleId: uuid('role_id').references(() => roles.id, { onDelete: 'cascade' }),
   },
   (t) => [
     index('group_grants_group').on(t.groupId),
+    index('group_grants_path').using('btree', sql`${t.path} text_pattern_ops`),
     unique('group_grants_unique').on(t.groupId, t.permission, t.roleId).nullsNotDistinct(),
     check('group_grants_one', sql`(${t.permission} is null) <> (${t.roleId} is null)`),
   ],
