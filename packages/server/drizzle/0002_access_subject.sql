@@ -4,6 +4,9 @@
 create or replace function gatehouse_access_subject(p_user uuid)
 returns table(k text, v text)
 language plpgsql stable
+-- The planner's estimates for the recursive part are far too high, which would make Postgres
+-- JIT-compile this small query (a second of compiling for a millisecond of work).
+set jit = off
 as $fn$
 #variable_conflict use_column
 begin
