@@ -6,7 +6,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import type { Actor, GroupRole } from '../../access/access.ts';
 import { ACCESS_ERRORS, AccessError } from '../../access/errors.ts';
-import type { Invitation } from '../../access/invitations.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { clientAddress } from '../client-address.ts';
 import type { CookiePolicy } from '../cookies.ts';
@@ -53,10 +52,6 @@ export async function myGroupsPanel(gh: Gatehouse, userId: string, csrfToken: st
     gh.access.groupsOf(userId),
   ]);
   return myGroupsSection({ memberships, managed, effective, csrfToken });
-}
-
-function view(inv: Invitation) {
-  return inv;
 }
 
 export async function groupPages(
@@ -115,7 +110,7 @@ export async function groupPages(
         manage,
         rights: { role: rights.role, shareDepth: rights.shareDepth },
         members,
-        invitations: invitations.map(view),
+        invitations,
         subgroups: subgroups.filter((g) => g.parentId === group.id),
         notice,
         errors,
