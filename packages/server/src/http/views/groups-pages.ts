@@ -304,7 +304,7 @@ export function invitationCreatedPage(p: {
   invitation: ViewInvitation;
 }): SafeHtml {
   const body = html`<div class="card card--invite">
-  <p class="card__eyebrow"><a href="/account/groups/${p.group.id}">${p.group.path}</a></p>
+  <p class="card__eyebrow"><a class="mono" href="/account/groups/${p.group.id}">${p.group.path}</a></p>
   <h1 class="card__title">Invitation link ready</h1>
   ${alertBox('info', ['Copy the link or print the QR code now: for your safety it is shown only once. You can revoke it at any time.'])}
   <div class="field">
@@ -400,7 +400,7 @@ export function deleteGroupPage(p: {
 }): SafeHtml {
   const cascade = p.preview.groups.length > 1 || p.preview.memberships > 0;
   const body = html`<div class="card card--auth">
-  <p class="card__eyebrow"><a href="/account/groups/${p.group.id}">${p.group.path}</a></p>
+  <p class="card__eyebrow"><a class="mono" href="/account/groups/${p.group.id}">${p.group.path}</a></p>
   <h1 class="card__title">Delete <span class="mono">${p.group.path}</span>?</h1>
   <p class="card__intro">This removes:</p>
   <ul>
