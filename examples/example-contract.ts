@@ -141,7 +141,8 @@ export function exampleContract(
         username: 'bob',
         name: 'Bob',
         email: 'bob@example.org',
-        groups: ['members'],
+        // A sibling of the workshop: membership flows down a tree, never across or up.
+        groups: ['members/kitchen'],
         permissions: ['upload:read'],
       });
       app = await start({ issuer: issuer.issuer, ...creds, port });

@@ -334,6 +334,12 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
       keys.refresh().catch(() => {});
       return;
     }
+    if (event.type === 'recheck-all') {
+      // As after a gap in the stream: every lease and cached token is checked again.
+      gapAt = now();
+      cache.clear();
+      return;
+    }
     mark(event.sub);
     cache.evictSubject(event.sub);
     for (const listener of recheckListeners) {

@@ -175,7 +175,11 @@ describe('guards', () => {
     'requireAccess: evaluates the expression, or the function of request and member',
     async () => {
       const token = await mini.sign();
-      expect((await (await serve(requireAccess('members')))(bearer(token))).status).toBe(200);
+      // The token's member is in members/workshop: that grants everything below it, not above.
+      expect(
+        (await (await serve(requireAccess('members/workshop/laser')))(bearer(token))).status,
+      ).toBe(200);
+      expect((await (await serve(requireAccess('members')))(bearer(token))).status).toBe(403);
       expect((await (await serve(requireAccess('staff')))(bearer(token))).status).toBe(403);
       const seen: string[] = [];
       const dynamic = await serve(

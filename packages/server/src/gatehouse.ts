@@ -3,6 +3,8 @@
 // instances behind one load balancer share Postgres and Redis).
 
 import { join } from 'node:path';
+import { parseExpression } from 'gatehouse-client/expression';
+import { createAccess } from './access/access.ts';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
 import { createApiTokens } from './apitokens/apitokens.ts';
@@ -27,6 +29,11 @@ import type { Kv } from './store/kv.ts';
 import { createMemoryKv } from './store/kv-memory.ts';
 import { createRedisKv } from './store/kv-redis.ts';
 import { createThrottle, type ThrottleConfig } from './throttle/throttle.ts';
+
+/** Access rules (clients, forward auth) are expressions of the shared language; this checks one. */
+function validateAccessRule(rule: string): void {
+  parseExpression(rule);
+}
 
 export interface Stores {
   database: Database;
@@ -75,7 +82,7 @@ export interface GatehouseOptions {
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
   // A bad rule stops the start before any store is opened.
-  compileRules(config.forwardAuth, options.forwardAuth?.validateExpression);
+  compileRules(config.forwardAuth, options.forwardAuth?.validateExpression ?? validateAccessRule);
   const ownsStores = !options.stores;
   const stores = options.stores ?? (await openStores(config));
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -91,13 +98,22 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const accounts = createAccounts({ db, hasher, events, now });
   const sessions = createSessions({ db, kv, events, config: config.sessions, now, onError });
   const oneTimeTokens = createOneTimeTokens({ db, now });
-  // permissionsOf defaults to direct grants; the access subsystem (roles, groups) replaces it.
-  const apiTokens = createApiTokens({ db, kv, events, accounts, now, onError });
   const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
+  const access = createAccess({ db, events, audit, now, onError, issuer: config.issuer });
+  // A token's scopes are permissions the member holds: directly, through roles or groups.
+  const apiTokens = createApiTokens({
+    db,
+    kv,
+    events,
+    accounts,
+    now,
+    onError,
+    permissionsOf: (userId) => access.permissionsOf(userId),
+  });
   const secretKey = options.secretKey ?? loadSecretKey(config);
   const signingKeys = createSigningKeys({ db, secretKey, now });
-  const clients = createClients({ db, events, now });
+  const clients = createClients({ db, events, now, validateAccessRule });
   const forwardAuth = createForwardAuth({
     config: config.forwardAuth,
     issuer: config.issuer,
@@ -107,6 +123,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     now,
     // API tokens as Bearer or as the Basic password.
     verifyCredential: (token, context) => apiTokens.verify(token, context),
+    access,
+    validateExpression: validateAccessRule,
     ...options.forwardAuth,
   });
   await events.start();
@@ -128,13 +146,14 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     apiLimits: options.apiLimits ?? {},
     throttle,
     audit,
+    access,
     secretKey,
     signingKeys,
     clients,
     now,
     /** Whether a member passes a client's access rule (null: every member). */
-    async mayUse(_userId: string, rule: string | null): Promise<boolean> {
-      return rule === null;
+    async mayUse(userId: string, rule: string | null): Promise<boolean> {
+      return rule === null || access.decide(userId, rule);
     },
     forwardAuth,
     /** Database and store both answer. */

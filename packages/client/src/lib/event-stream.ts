@@ -13,7 +13,11 @@ import type { FetchLike } from './discovery.ts';
  * const event: RevocationEvent = { type: 'recheck', sub: '6f1c8a52-…' };
  * ```
  */
-export type RevocationEvent = { type: 'recheck'; sub: string } | { type: 'keys' };
+export type RevocationEvent =
+  | { type: 'recheck'; sub: string }
+  /** Access changed for many members at once (a group moved, a role changed): re-check every lease. */
+  | { type: 'recheck-all' }
+  | { type: 'keys' };
 
 export interface EventStreamOptions {
   url: string | (() => Promise<string>);
@@ -137,6 +141,8 @@ export function openEventStream(options: EventStreamOptions): EventStream {
       options.onEvent({ type: 'recheck', sub: e.sub });
     } else if (e && e.type === 'keys') {
       options.onEvent({ type: 'keys' });
+    } else if (e && e.type === 'recheck-all') {
+      options.onEvent({ type: 'recheck-all' });
     }
   }
 

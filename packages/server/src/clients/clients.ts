@@ -300,7 +300,13 @@ export function normaliseClient(
     else invalid("private_key_jwt needs the client's public keys: a JWKS URI or a JWKS");
   }
   const accessRule = input.accessRule ? text(input.accessRule, 'access rule', 1024) : null;
-  if (accessRule) validateAccessRule(accessRule);
+  if (accessRule) {
+    try {
+      validateAccessRule(accessRule);
+    } catch (err) {
+      invalid(`the access rule is not valid: ${(err as Error).message}`);
+    }
+  }
 
   return {
     name,

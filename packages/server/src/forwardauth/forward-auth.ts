@@ -162,6 +162,14 @@ export function createForwardAuth(deps: {
   // profile or groups, and events added later (API token revocations) all carry userId(s).
   events.on((event: GatehouseEvent) => {
     const e = event as { userId?: unknown; userIds?: unknown };
+    if (e.userIds === '*') {
+      // A structural change (a group moved, a role changed): every cached answer may be stale.
+      epoch++;
+      state.decisions.clear();
+      credentials.clear();
+      identities.clear();
+      return;
+    }
     const ids: string[] = [];
     if (typeof e.userId === 'string') ids.push(e.userId);
     if (Array.isArray(e.userIds))

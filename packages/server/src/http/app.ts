@@ -26,6 +26,7 @@ import { healthRoutes } from './health.ts';
 import { authenticateClient, createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
+import { groupPages } from './pages/groups.ts';
 import { returnTargetChecker } from './return-to.ts';
 import { securityPlugin } from './security.ts';
 import { sessionPlugin } from './session-plugin.ts';
@@ -206,5 +207,6 @@ export async function buildApp(
     events: gh.events,
     authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
   });
+  await app.register(groupPages, { gh, cookies });
   return app;
 }

@@ -74,10 +74,8 @@ export interface OidcOptions {
 export async function createOidcState(opts: OidcOptions) {
   const { gh, cookies } = opts;
   const hooks: OidcHooks = {
-    groupsOf: opts.groupsOf ?? (async () => []),
-    permissionsOf:
-      opts.permissionsOf ??
-      (async (userId) => [...((await gh.accounts.findById(userId))?.permissions ?? [])]),
+    groupsOf: opts.groupsOf ?? ((userId) => gh.access.groupsOf(userId)),
+    permissionsOf: opts.permissionsOf ?? ((userId) => gh.access.permissionsOf(userId)),
     mayUse: opts.mayUse ?? gh.mayUse,
     async sessionOf(cookieHeader) {
       const token = readCookie(cookieHeader, cookies.session);

@@ -10,8 +10,8 @@ export type GatehouseEvent =
   | { type: 'user.changed'; userId: string }
   | { type: 'clients.changed'; clientId: string }
   | { type: 'keys.rotated' }
-  /** Group memberships or permissions changed for these users (the access subsystem). */
-  | { type: 'access.changed'; userIds: string[] }
+  /** Memberships, groups or grants changed: decisions for these users ('*': everyone) are stale. */
+  | { type: 'access.changed'; userIds: string[] | '*' }
   | { type: 'apitokens.revoked'; userId: string; tokenIds: string[] };
 
 /** `local` is true on the instance that emitted the event: work to do once, not per instance. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus } from '../../store/events.ts';
 import { createMemoryKv } from '../../store/kv-memory.ts';
 import { HTTP_ERRORS, HttpError } from '../errors.ts';
-import { eventsApi, toServiceEvent } from './events.ts';
+import { eventsApi, toServiceEvents } from './events.ts';
 
 const ID = 'uploads';
 const SECRET = 'uploads-secret-0123456789';
@@ -179,10 +179,17 @@ describe('GET /api/v1/events', () => {
   });
 
   it('maps only revocation-relevant events', () => {
-    expect(toServiceEvent({ type: 'user.changed', userId: 'x' })).toEqual({
-      type: 'recheck',
-      sub: 'x',
-    });
-    expect(toServiceEvent({ type: 'keys.rotated' })).toEqual({ type: 'keys' });
+    expect(toServiceEvents({ type: 'user.changed', userId: 'x' })).toEqual([
+      { type: 'recheck', sub: 'x' },
+    ]);
+    expect(toServiceEvents({ type: 'keys.rotated' })).toEqual([{ type: 'keys' }]);
+    expect(toServiceEvents({ type: 'access.changed', userIds: ['a', 'b'] })).toEqual([
+      { type: 'recheck', sub: 'a' },
+      { type: 'recheck', sub: 'b' },
+    ]);
+    expect(toServiceEvents({ type: 'access.changed', userIds: '*' })).toEqual([
+      { type: 'recheck-all' },
+    ]);
+    expect(toServiceEvents({ type: 'clients.changed', clientId: 'c' })).toEqual([]);
   });
 });

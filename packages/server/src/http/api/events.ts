@@ -22,17 +22,25 @@ export interface EventsApiOptions {
 }
 
 /** What services receive, one JSON object per `data:` line. */
-export type ServiceEvent = { type: 'recheck'; sub: string } | { type: 'keys' };
+export type ServiceEvent =
+  | { type: 'recheck'; sub: string }
+  | { type: 'recheck-all' }
+  | { type: 'keys' };
 
-export function toServiceEvent(event: GatehouseEvent): ServiceEvent | null {
+export function toServiceEvents(event: GatehouseEvent): ServiceEvent[] {
   switch (event.type) {
     case 'sessions.revoked':
     case 'user.changed':
-      return { type: 'recheck', sub: event.userId };
+    case 'apitokens.revoked':
+      return [{ type: 'recheck', sub: event.userId }];
+    case 'access.changed':
+      return event.userIds === '*'
+        ? [{ type: 'recheck-all' }]
+        : event.userIds.map((sub) => ({ type: 'recheck', sub }) as const);
     case 'keys.rotated':
-      return { type: 'keys' };
+      return [{ type: 'keys' }];
     default:
-      return null;
+      return [];
   }
 }
 
@@ -41,7 +49,7 @@ export const EVENTS_OPENAPI_PATHS = {
     get: {
       summary: 'Revocation events for services (server-sent events)',
       description:
-        'One long-lived text/event-stream per service process. Each `data:` line is JSON: {"type":"recheck","sub":"<user id>"} or {"type":"keys"}; `: ping` comments every 15 s.',
+        'One long-lived text/event-stream per service process. Each `data:` line is JSON: {"type":"recheck","sub":"<user id>"}, {"type":"recheck-all"} or {"type":"keys"}; `: ping` comments every 15 s.',
       security: [{ clientBasic: [] }],
       responses: {
         200: { description: 'The stream', content: { 'text/event-stream': {} } },
@@ -109,8 +117,7 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
       res.write(text);
     };
     const unsubscribe = opts.events.on((event) => {
-      const out = toServiceEvent(event);
-      if (out) send(`data: ${JSON.stringify(out)}\n\n`);
+      for (const out of toServiceEvents(event)) send(`data: ${JSON.stringify(out)}\n\n`);
     });
     const heartbeat = setInterval(() => send(': ping\n\n'), heartbeatMs);
     heartbeat.unref();

@@ -12,6 +12,7 @@ import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import type { ApiTokensSectionProps } from '../views/api-tokens-section.ts';
 import { accountPage, type Notice, portalPage } from '../views/pages.ts';
+import { GROUP_NOTICES, myGroupsPanel } from './groups.ts';
 
 type TokenFormState = Pick<ApiTokensSectionProps, 'created' | 'errors' | 'values'>;
 
@@ -32,6 +33,7 @@ const NOTICES: Record<string, Notice> = {
   'session-revoked': { kind: 'success', text: 'That session has been signed out.' },
   'others-revoked': { kind: 'success', text: 'All your other sessions have been signed out.' },
   'token-revoked': { kind: 'success', text: 'That API token has been revoked.' },
+  ...GROUP_NOTICES,
 };
 
 export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
@@ -72,6 +74,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
           })),
           ...tokenForm,
         },
+        groups: await myGroupsPanel(gh, user.id, request.csrfToken()),
       }),
       status,
     );

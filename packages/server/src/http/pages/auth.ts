@@ -21,14 +21,11 @@ import {
 
 const GENERIC_LOGIN_ERROR = 'The username, email or password is not correct.';
 
-export async function authPages(
-  app: FastifyInstance,
-  opts: { gh: Gatehouse; cookies: CookiePolicy },
-) {
-  const { gh, cookies } = opts;
-  const { config } = gh;
-  const csrf = { preHandler: app.checkCsrf };
-  const domains = () => gh.forwardAuth.returnDomains();
+/**
+ * Signing in and registering from a form, shared by the pages that end in a new session
+ * (sign in, register, setup links, invitation links).
+ */
+export function authFlows(gh: Gatehouse, cookies: CookiePolicy) {
   /** Starts a fresh session (a new id at every sign-in), ending the one the browser had. */
   async function signIn(request: FastifyRequest, reply: FastifyReply, userId: string) {
     const { token, session } = await gh.sessions.create(userId, {
@@ -65,6 +62,44 @@ export async function authPages(
     await signIn(request, reply, userId);
     return reply.redirect('/', 303);
   }
+
+  /** Validates a registration form and creates the account; errors come back per field. */
+  async function registerFromForm(request: FastifyRequest, extra: Partial<NewUser>) {
+    const b = request.body;
+    const values = {
+      username: formField(b, 'username'),
+      email: formField(b, 'email'),
+      name: formField(b, 'name'),
+    };
+    const password = formField(b, 'password');
+    try {
+      checkNewPassword(password, formField(b, 'password_confirm'));
+      const user = await gh.accounts.create({
+        ...values,
+        name: values.name || null,
+        password,
+        ...extra,
+      });
+      return { user, values, errors: null };
+    } catch (err) {
+      if (err instanceof AccountError)
+        return { user: null, values, errors: { [err.field ?? 'form']: err.message } };
+      throw err;
+    }
+  }
+
+  return { signIn, finish, registerFromForm };
+}
+
+export async function authPages(
+  app: FastifyInstance,
+  opts: { gh: Gatehouse; cookies: CookiePolicy },
+) {
+  const { gh, cookies } = opts;
+  const { config } = gh;
+  const csrf = { preHandler: app.checkCsrf };
+  const { signIn, finish, registerFromForm } = authFlows(gh, cookies);
+  const domains = () => gh.forwardAuth.returnDomains();
 
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -159,31 +194,6 @@ export async function authPages(
       }),
     );
   });
-
-  /** Validates a registration form and creates the account; errors come back per field. */
-  async function registerFromForm(request: FastifyRequest, extra: Partial<NewUser>) {
-    const b = request.body;
-    const values = {
-      username: formField(b, 'username'),
-      email: formField(b, 'email'),
-      name: formField(b, 'name'),
-    };
-    const password = formField(b, 'password');
-    try {
-      checkNewPassword(password, formField(b, 'password_confirm'));
-      const user = await gh.accounts.create({
-        ...values,
-        name: values.name || null,
-        password,
-        ...extra,
-      });
-      return { user, values, errors: null };
-    } catch (err) {
-      if (err instanceof AccountError)
-        return { user: null, values, errors: { [err.field ?? 'form']: err.message } };
-      throw err;
-    }
-  }
 
   app.get('/register', async (request, reply) => {
     if (config.registration !== 'open') {

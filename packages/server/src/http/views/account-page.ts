@@ -26,6 +26,8 @@ export interface AccountPageProps {
   now?: Date;
   /** The API tokens section; its own errors and values travel inside. */
   apiTokens?: Omit<ApiTokensSectionProps, 'csrfToken' | 'now'> | null;
+  /** The "My groups" panel (views/groups-pages.ts), when the account page shows it. */
+  groups?: SafeHtml | null;
 }
 
 const ACCOUNT_FIELDS = [
@@ -154,6 +156,7 @@ ${general.markup}
 </section>
 ${sessionsSection(p.sessions, p.csrfToken, now)}
 ${p.apiTokens ? apiTokensSection({ ...p.apiTokens, csrfToken: p.csrfToken, now }) : ''}
+${p.groups ?? ''}
 </div>`;
   return layout({
     title: 'Your account',
