@@ -1,5 +1,6 @@
 // The reference servers in bench/servers/ as child processes: bare node:http (the baseline
-// every ratio divides by) and an empty Fastify app.
+// every ratio divides by), an empty Fastify app, and a bare oidc-provider (the token
+// endpoint's baseline).
 
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from './gatehouse.ts';
@@ -7,20 +8,22 @@ import { waitForReady } from './http.ts';
 import { freePort, startProcess } from './process.ts';
 import type { Settings } from './settings.ts';
 
-export type ReferenceServer = 'bare' | 'fastify';
+export type ReferenceServer = 'bare' | 'fastify' | 'oidc-provider';
 
 export async function startReference(
   which: ReferenceServer,
   settings: Settings,
+  /** Extra environment for the server, and the path that answers 200 once it is ready. */
+  options: { env?: Record<string, string>; readyPath?: string } = {},
 ): Promise<RunningServer> {
   const script = fileURLToPath(new URL(`../servers/${which}.ts`, import.meta.url));
   const port = await freePort();
   const proc = startProcess(process.execPath, [script], {
     name: `${which} server`,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const coldStartMs = await waitForReady(proc, `${baseUrl}/`, {
+  const coldStartMs = await waitForReady(proc, `${baseUrl}${options.readyPath ?? '/'}`, {
     intervalMs: settings.pollMs,
     timeoutMs: settings.readyTimeoutMs,
   });
