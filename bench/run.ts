@@ -1,7 +1,8 @@
 // `npm run bench`: the bare node:http baseline, an empty Fastify app, then Gatehouse embedded, then Gatehouse on
 // Postgres + Redis (when reachable), one at a time, each as a child process on 127.0.0.1,
 // loaded from this process with autocannon. Prints a table and writes results/latest.json.
-// Knobs: see README.md.
+// Suites: all by default; `npm run bench -- oidc forward-auth` (or BENCH_SUITES=oidc) runs only
+// those. Knobs: see README.md.
 
 import { fileURLToPath } from 'node:url';
 import { type DeploymentResult, measureDeployment } from './lib/deployment.ts';
@@ -14,11 +15,28 @@ import { readSettings, type Settings } from './lib/settings.ts';
 import { chooseServers, describeUrl } from './lib/stores.ts';
 import type { Suite, SuiteFactory } from './lib/suite.ts';
 import { forwardAuth } from './suites/forward-auth.ts';
+import { bareProvider, oidc } from './suites/oidc.ts';
 import { measureSdkVerify, type SdkVerifyResult } from './suites/sdk.ts';
 import { sessionMe } from './suites/session-me.ts';
 
-/** Every suite runs against every Gatehouse deployment. Add new benchmarks here. */
-const SUITES: SuiteFactory[] = [sessionMe, forwardAuth];
+/** Every selected suite runs against every Gatehouse deployment. Add new benchmarks here. */
+const SUITES: SuiteFactory[] = [sessionMe, forwardAuth, oidc];
+
+/** Reference deployments a suite's rows are also compared with, measured when it is selected. */
+const REFERENCES: Record<string, Array<typeof bareProvider>> = { oidc: [bareProvider] };
+
+/** The suites named on the command line or in BENCH_SUITES; all of them when none is named. */
+function selectSuites(): SuiteFactory[] {
+  const named = [...process.argv.slice(2), ...(process.env.BENCH_SUITES ?? '').split(',')]
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (named.length === 0) return SUITES;
+  const byName = new Map(SUITES.map((make) => [make().name, make]));
+  for (const n of named)
+    if (!byName.has(n))
+      throw new Error(`unknown suite ${n} (suites: ${[...byName.keys()].join(', ')})`);
+  return [...byName].filter(([n]) => named.includes(n)).map(([, make]) => make);
+}
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -28,12 +46,13 @@ function nodeArgs(): string[] {
 }
 
 async function gatehouse(
+  selected: SuiteFactory[],
   name: string,
   mode: StorageMode,
   settings: Settings,
   servers?: { databaseUrl: string; redisUrl: string },
 ) {
-  const suites: Suite[] = SUITES.map((make) => make());
+  const suites: Suite[] = selected.map((make) => make());
   return measureDeployment({
     name,
     settings,
@@ -55,6 +74,7 @@ async function gatehouse(
 
 async function main() {
   const settings = readSettings();
+  const selected = selectSuites();
   const m = machine();
   log(
     `${m.nproc} cores (${m.cpuModel}), Node ${m.node}; ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per target`,
@@ -62,6 +82,7 @@ async function main() {
   log(
     `Gatehouse runs with GATEHOUSE_LOG_LEVEL=${SERVER_LOG_LEVEL}: request logging is not measured`,
   );
+  log(`suites: ${selected.map((make) => make().name).join(', ')}`);
   if (m.loadAverage.start > m.nproc / 2)
     log(
       `warning: the load average is ${m.loadAverage.start} on ${m.nproc} cores: other work is running, so req/s will be noisy (the CPU ratio is steadier)`,
@@ -118,9 +139,23 @@ async function main() {
     );
     sdkVerify = await measureSdkVerify({ log });
   }
+  for (const make of selected) {
+    for (const reference of REFERENCES[make().name] ?? []) {
+      const r = reference();
+      deployments.push(
+        await measureDeployment({
+          name: r.name,
+          settings,
+          log,
+          start: () => r.start(settings),
+          loads: (server) => r.loads(server),
+        }),
+      );
+    }
+  }
 
   if (settings.modes.has('embedded'))
-    deployments.push(await gatehouse('embedded (PGlite + memory)', 'embedded', settings));
+    deployments.push(await gatehouse(selected, 'embedded (PGlite + memory)', 'embedded', settings));
 
   if (settings.modes.has('postgres')) {
     const choice = await chooseServers();
@@ -128,7 +163,7 @@ async function main() {
       log(
         `Postgres ${describeUrl(choice.databaseUrl)} and Redis ${describeUrl(choice.redisUrl)} (${choice.source === 'env' ? 'BENCH_DATABASE_URL / BENCH_REDIS_URL' : 'local defaults'})`,
       );
-      deployments.push(await gatehouse('postgres + redis', 'postgres', settings, choice));
+      deployments.push(await gatehouse(selected, 'postgres + redis', 'postgres', settings, choice));
     } else {
       log(`skipping postgres + redis: ${choice.reason}`);
       skipped.push({ deployment: 'postgres + redis', reason: choice.reason });
@@ -148,6 +183,7 @@ async function main() {
       'ratio = req/s ÷ bare req/s (aim ≥ 0.5 for GET /api/v1/me); non-200 = answers with another status',
       'CPU server/ac = % of one core used by the server process / by autocannon during the measured run',
       'server CPU µs/req = server CPU time per request; CPU ratio = bare µs/req ÷ this µs/req (steadier on a busy machine)',
+      "ratio to ref / ref CPU ratio = the same against the row's reference (POST /token: the bare oidc-provider; aim ≥ 0.8)",
       'cold start = spawn → first 200 from /readyz (polled every 20 ms); RSS = VmRSS of the server process (MB = MiB)',
       `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end, ${report.machine.nproc} cores`,
     ].join('\n'),

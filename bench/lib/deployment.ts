@@ -21,6 +21,8 @@ export interface TargetResult extends LoadResult {
    * on what else the machine is running, so it compares targets across noisy runs.
    */
   serverCpuUsPerRequest: number;
+  /** The reference row this one is also compared with (LoadSpec.reference). */
+  reference?: { deployment: string; target: string };
 }
 
 export interface DeploymentResult {
@@ -82,7 +84,13 @@ export async function measureDeployment<S extends RunningServer>(opts: {
       const serverCpuSeconds = cpuSecondsOf(server.pid) - cpu.server;
       const serverCpuUsPerRequest =
         Math.round((serverCpuSeconds / Math.max(1, result.totalRequests)) * 1e6 * 10) / 10;
-      targets.push({ target: spec.target, ...result, cpuPercent, serverCpuUsPerRequest });
+      targets.push({
+        target: spec.target,
+        ...result,
+        cpuPercent,
+        serverCpuUsPerRequest,
+        ...(spec.reference ? { reference: spec.reference } : {}),
+      });
       if (result.unexpected > 0)
         log(
           `  warning: ${result.unexpected} answers had another status: ${JSON.stringify(result.statusCounts)}`,

@@ -42,6 +42,8 @@ export interface GatehouseCli {
   /** The server's working directory: a gatehouse.yaml written here is its config file. */
   readonly dir: string;
   run(args: string[], input?: string): Promise<{ stdout: string; ms: number }>;
+  /** Another Node script (a bench helper in bench/tools/) with the same environment and cwd. */
+  script(path: string, args: string[], input?: string): Promise<{ stdout: string; ms: number }>;
 }
 
 export interface RunningGatehouse extends RunningServer {
@@ -98,6 +100,13 @@ export async function startGatehouse(options: GatehouseStartOptions): Promise<Ru
     run: (args, input) =>
       runProcess(process.execPath, [GATEHOUSE_BIN, ...args], {
         name: `gatehouse ${args.slice(0, 2).join(' ')}`,
+        cwd: dir,
+        env,
+        input,
+      }),
+    script: (path, args, input) =>
+      runProcess(process.execPath, [path, ...args], {
+        name: `node ${path.split('/').pop()}`,
         cwd: dir,
         env,
         input,

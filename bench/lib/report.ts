@@ -51,6 +51,9 @@ export interface Row {
   /** Server CPU µs per request, and the bare server's µs ÷ this one's (a ratio that ignores machine noise). */
   cpuUsPerRequest: number;
   cpuRatio: number | null;
+  /** For a row with a reference (LoadSpec.reference): req/s and CPU ratios to that row. */
+  refRatio: number | null;
+  refCpuRatio: number | null;
   coldStartMs: number | null;
   rssIdleMb: number | null;
   rssAfterLoadMb: number | null;
@@ -61,8 +64,16 @@ export function rows(deployments: DeploymentResult[]): Row[] {
   const base = baseline?.requestsPerSecond ?? null;
   const baseCpu = baseline?.serverCpuUsPerRequest ?? null;
   const out: Row[] = [];
+  const refOf = (ref: { deployment: string; target: string } | undefined) =>
+    ref
+      ? deployments
+          .find((d) => d.name === ref.deployment)
+          ?.targets.find((t) => t.target === ref.target)
+      : undefined;
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   for (const d of deployments) {
     d.targets.forEach((t, i) => {
+      const ref = refOf(t.reference);
       out.push({
         deployment: d.name,
         target: t.target,
@@ -74,6 +85,8 @@ export function rows(deployments: DeploymentResult[]): Row[] {
         loadGeneratorCpu: t.cpuPercent.loadGenerator,
         cpuUsPerRequest: t.serverCpuUsPerRequest,
         cpuRatio: baseCpu ? Math.round((baseCpu / t.serverCpuUsPerRequest) * 100) / 100 : null,
+        refRatio: ref ? ratio(t.requestsPerSecond, ref.requestsPerSecond) : null,
+        refCpuRatio: ref ? ratio(ref.serverCpuUsPerRequest, t.serverCpuUsPerRequest) : null,
         coldStartMs: i === 0 ? Math.round(d.coldStartMs) : null,
         rssIdleMb: i === 0 ? d.rssIdle.rssMb : null,
         rssAfterLoadMb: i === 0 ? d.rssAfterLoad.rssMb : null,
@@ -98,6 +111,8 @@ export function table(data: Row[]): string {
     'CPU server/ac %',
     'server CPU µs/req',
     'CPU ratio',
+    'ratio to ref',
+    'ref CPU ratio',
     'cold start ms',
     'RSS idle MB',
     'RSS after load MB',
@@ -112,6 +127,8 @@ export function table(data: Row[]): string {
     `${r.serverCpu}/${r.loadGeneratorCpu}`,
     cell(r.cpuUsPerRequest),
     r.cpuRatio === null ? '' : r.cpuRatio.toFixed(2),
+    r.refRatio === null ? '' : r.refRatio.toFixed(2),
+    r.refCpuRatio === null ? '' : r.refCpuRatio.toFixed(2),
     cell(r.coldStartMs),
     cell(r.rssIdleMb),
     cell(r.rssAfterLoadMb),

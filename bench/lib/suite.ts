@@ -16,6 +16,11 @@ export interface LoadSpec {
   body?: string;
   /** Every answer should have this status (default 200). */
   expectStatus?: number;
+  /**
+   * A second baseline for this row besides bare node:http: a row of a reference deployment
+   * measured in the same run (the token endpoint against a bare oidc-provider).
+   */
+  reference?: { deployment: string; target: string };
 }
 
 export interface Suite {
