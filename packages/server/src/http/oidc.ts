@@ -5,6 +5,7 @@
 // interactions: sign-in through the Gatehouse session and the consent page.
 
 import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import inject from 'light-my-request';
@@ -106,6 +107,8 @@ export async function createOidcState(opts: OidcOptions) {
 
   const state = {
     current: null as unknown as OidcProvider,
+    /** The provider's request handler, built once per provider (Koa composes it per call). */
+    handle: null as unknown as (req: IncomingMessage, res: ServerResponse) => void,
     discovery: null as unknown as Published,
     jwks: null as unknown as Published,
     keysVersion: '',
@@ -115,7 +118,8 @@ export async function createOidcState(opts: OidcOptions) {
     const built = createProvider(gh, keys, hooks);
     wireProvider(built.provider);
     const issuer = new URL(gh.config.issuer);
-    const res = await inject(built.provider.callback() as never, {
+    const handle = built.provider.callback() as (req: IncomingMessage, res: ServerResponse) => void;
+    const res = await inject(handle as never, {
       method: 'GET',
       url: '/.well-known/openid-configuration',
       headers: { host: issuer.host, 'x-forwarded-proto': issuer.protocol.slice(0, -1) },
@@ -124,6 +128,7 @@ export async function createOidcState(opts: OidcOptions) {
       throw new Error(`the provider's discovery answered ${res.statusCode}`);
     const discovery = JSON.parse(res.body) as Record<string, unknown>;
     state.current = built;
+    state.handle = handle;
     state.discovery = publish(discovery);
     state.jwks = publish(keys.published);
     state.keysVersion = keys.version;
@@ -314,7 +319,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
     if (!token.startsWith('gth_api_')) {
       (request.raw as typeof request.raw & { body?: unknown }).body = request.body;
       reply.hijack();
-      state.current.provider.callback()(request.raw, reply.raw);
+      state.handle(request.raw, reply.raw);
       return reply;
     }
     reply.header('cache-control', 'no-store');
@@ -360,7 +365,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
     mounted.addContentTypeParser('*', (_request, _payload, done) => done(null));
     mounted.all(`${OIDC_PREFIX}/*`, (request, reply) => {
       reply.hijack();
-      state.current.provider.callback()(request.raw, reply.raw);
+      state.handle(request.raw, reply.raw);
     });
   });
 

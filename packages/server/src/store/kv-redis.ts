@@ -210,6 +210,8 @@ async function openConnection(
     // Fail commands during an outage within one reconnect instead of queueing them
     // for ever; a login that waits minutes is worse than one that errors.
     maxRetriesPerRequest: 1,
+    // Commands issued in the same tick share one write: cheaper per command under load.
+    enableAutoPipelining: true,
   });
 
   let lastError: unknown = null;
