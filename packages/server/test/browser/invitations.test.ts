@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseForwardAuth } from '../../src/config/forward-auth.ts';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';
 import { launchBrowser, newContext, type ServedGatehouse, serveTestGatehouse } from './chromium.ts';
 
@@ -18,7 +19,19 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  served = await serveTestGatehouse();
+  // A service behind forward auth that only the laser group may use.
+  served = await serveTestGatehouse({
+    overrides: {
+      forwardAuth: parseForwardAuth(
+        {
+          rules: [
+            { host: 'laser.example.org', policy: 'signed_in', groups: 'members/workshop/laser' },
+          ],
+        },
+        'test',
+      ),
+    },
+  });
   browser = await launchBrowser();
 });
 afterEach(async () => {
@@ -116,6 +129,16 @@ describe('invitations in a browser', () => {
     const nina = (await gh.accounts.findByUsername('nina'))!;
     expect(await gh.access.decide(nina.id, 'members/workshop/laser')).toBe(true);
     expect(await gh.access.groupsOf(nina.id)).toEqual(['members/workshop/laser']);
+    // Her browser's session passes forward auth for the laser service.
+    const cookie = (await guest.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const verify = () =>
+      gatehouse().app.inject({
+        url: '/auth/verify',
+        headers: { cookie, 'x-original-url': 'https://laser.example.org/book' },
+      });
+    const allowed = await verify();
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.headers['remote-groups']).toBe('members/workshop/laser');
 
     // The link is used up now, and says so.
     const { page: late } = await openPage();
@@ -129,6 +152,8 @@ describe('invitations in a browser', () => {
     await ownerPage.getByRole('button', { name: 'Remove nina' }).click();
     await ownerPage.getByText('The member has been removed').waitFor();
     expect(await gh.access.decide(nina.id, 'members/workshop/laser')).toBe(false);
+    // Her next forward-auth request is refused: signed in, no longer allowed.
+    expect((await verify()).statusCode).toBe(403);
 
     await ownerPage.goto(url('/admin'));
     await ownerPage.getByRole('heading', { name: 'Administration' }).waitFor();
