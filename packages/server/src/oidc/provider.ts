@@ -244,7 +244,11 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
           return true;
         },
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client revokes only the tokens issued to it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,
