@@ -348,6 +348,29 @@ export function toClient(row: ClientRow): Client {
   };
 }
 
+/** The wire form (snake_case, as in RFC 7591) the CLI's --json and the JSON API print. */
+export function clientJson(c: Client) {
+  return {
+    client_id: c.clientId,
+    name: c.name,
+    public: c.public,
+    first_party: c.firstParty,
+    application_type: c.applicationType,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    response_types: c.responseTypes,
+    scopes: c.scopes,
+    logo_uri: c.logoUri,
+    launch_url: c.launchUrl,
+    access_rule: c.accessRule,
+    backchannel_logout_uri: c.backchannelLogoutUri,
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
+    created_at: c.createdAt.toISOString(),
+  };
+}
+
 function clientInputOf(c: Client): ClientInput {
   return {
     name: c.name,

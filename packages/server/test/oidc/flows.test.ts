@@ -93,6 +93,25 @@ async function verifyIdToken(token: string, clientId: string, nonce: string): Pr
   return payload;
 }
 
+/** An authorization request with a fresh PKCE verifier (pushed first with `par`). */
+async function pkceRequest(
+  config: oidc.Configuration,
+  params: Record<string, string>,
+  options: { par?: boolean } = {},
+) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const all = {
+    redirect_uri: `${rp.origin}/cb`,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  };
+  const url = options.par
+    ? await oidc.buildAuthorizationUrlWithPAR(config, all)
+    : oidc.buildAuthorizationUrl(config, all);
+  return { url, verifier };
+}
+
 /** A code flow with PKCE through the browser; returns the tokens and the page (signed in). */
 async function codeFlow(
   config: oidc.Configuration,
@@ -192,13 +211,7 @@ describe('authorization code with PKCE', () => {
   it('refuses a PKCE verifier that does not match', async () => {
     const { config } = await register({ public: true });
     const p = await page();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
     const landed = await authorize(p, url.href, rp.origin);
     await expect(
       oidc.authorizationCodeGrant(config, new URL(landed), {
@@ -211,13 +224,7 @@ describe('authorization code with PKCE', () => {
   it('a code used twice fails and revokes the tokens it issued', async () => {
     const { config } = await register();
     const p = await page();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
     const landed = await authorize(p, url.href, rp.origin);
     const first = await oidc.authorizationCodeGrant(config, new URL(landed), {
       pkceCodeVerifier: verifier,
@@ -232,13 +239,7 @@ describe('authorization code with PKCE', () => {
   it('an expired code is refused', async () => {
     const { config } = await register();
     const p = await page();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
     const landed = await authorize(p, url.href, rp.origin);
     // Age the stored code past its expiry, as a minute's wait would.
     const code = new URL(landed).searchParams.get('code')!;
@@ -462,13 +463,9 @@ describe('client credentials and resource indicators', () => {
   it('a JWT access token for a member carries groups and permissions', async () => {
     const { config } = await register();
     const p = await page();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
+    const { url, verifier } = await pkceRequest(config, {
       scope: 'openid profile',
       resource: 'https://api.example.org',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
     });
     const landed = await authorize(p, url.href, rp.origin);
     const tokens = await oidc.authorizationCodeGrant(
@@ -514,13 +511,7 @@ describe('device authorization and pushed authorization requests', () => {
   it('pushed authorization requests work end to end', async () => {
     const { config } = await register();
     const p = await page();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: `${rp.origin}/cb`,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid' }, { par: true });
     expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
     const landed = await authorize(p, url.href, rp.origin);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {

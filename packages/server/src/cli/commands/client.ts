@@ -1,6 +1,6 @@
 // `gatehouse client …`: the OIDC client registry from the command line.
 
-import type { Client, ClientInput } from '../../clients/clients.ts';
+import { type Client, type ClientInput, clientJson } from '../../clients/clients.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
 import { withGatehouse } from '../context.ts';
 import type { Command } from '../main.ts';
@@ -76,28 +76,6 @@ function settingsFrom(values: Record<string, unknown>): ClientInput {
   set('jwksUri', values['jwks-uri'] as string | undefined);
   set('applicationType', values['application-type'] as ClientInput['applicationType']);
   return input;
-}
-
-function clientJson(c: Client) {
-  return {
-    client_id: c.clientId,
-    name: c.name,
-    public: c.public,
-    first_party: c.firstParty,
-    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
-    redirect_uris: c.redirectUris,
-    post_logout_redirect_uris: c.postLogoutRedirectUris,
-    grant_types: c.grantTypes,
-    response_types: c.responseTypes,
-    scopes: c.scopes,
-    logo_uri: c.logoUri,
-    launch_url: c.launchUrl,
-    access_rule: c.accessRule,
-    backchannel_logout_uri: c.backchannelLogoutUri,
-    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
-    application_type: c.applicationType,
-    created_at: c.createdAt.toISOString(),
-  };
 }
 
 function describeClient(c: Client): string {

@@ -2,7 +2,7 @@
 // returned once, by create and rotate-secret, and stored only as hashes.
 
 import { z } from 'zod';
-import type { Client, ClientInput } from '../../../clients/clients.ts';
+import { type Client, type ClientInput, clientJson } from '../../../clients/clients.ts';
 import { HttpError } from '../../errors.ts';
 import { type ApiContext, defineRoute } from '../define.ts';
 import { pageOf, pageQuery, paginateList } from '../pagination.ts';
@@ -75,28 +75,6 @@ function inputOf(body: Settings): ClientInput {
     if (body[from] !== undefined) (input as Record<string, unknown>)[to] = body[from];
   }
   return input;
-}
-
-export function clientJson(c: Client): z.infer<typeof clientSchema> {
-  return {
-    client_id: c.clientId,
-    name: c.name,
-    public: c.public,
-    first_party: c.firstParty,
-    application_type: c.applicationType,
-    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
-    redirect_uris: c.redirectUris,
-    post_logout_redirect_uris: c.postLogoutRedirectUris,
-    grant_types: c.grantTypes,
-    response_types: c.responseTypes,
-    scopes: c.scopes,
-    logo_uri: c.logoUri,
-    launch_url: c.launchUrl,
-    access_rule: c.accessRule,
-    backchannel_logout_uri: c.backchannelLogoutUri,
-    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
-    created_at: c.createdAt.toISOString(),
-  };
 }
 
 async function target(ctx: ApiContext<{ id: string }, unknown, unknown>): Promise<Client> {
