@@ -32,7 +32,7 @@ const SAMPLE_BODIES: Record<string, Record<string, unknown>> = {
   adminCreateClient: { name: 'Sample', redirect_uris: ['https://sample.example.org/cb'] },
   adminUpdateClient: { first_party: true },
   acceptInvitation: { token: 'gth_inv_sample' },
-  createGroup: { path: 'sample' },
+  createGroup: { path: 'nowhere/sample' },
   updateGroup: { description: 'Sample' },
   addGroupMember: { user_id: NIL },
   createGroupInvitation: { role: 'member', expires_in: '7d' },

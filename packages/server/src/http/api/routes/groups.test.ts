@@ -257,6 +257,7 @@ describe(`group routes (${storageMode()})`, () => {
       400,
       'GROUP_PATH_INVALID',
     );
+    refused(await call('PATCH', `/api/v1/groups/${child.id}`, ownerToken, {}), 400, 'BAD_REQUEST');
     const renamed = await ok(
       await call('PATCH', `/api/v1/groups/${child.id}`, ownerToken, {
         name: 'renamed',
@@ -298,6 +299,29 @@ describe(`group routes (${storageMode()})`, () => {
       201,
     );
     await ok(await call('DELETE', `/api/v1/groups/${empty.id}`, ownerToken), 204);
+  });
+});
+
+describe(`administrators' tokens (${storageMode()})`, () => {
+  it('act as a plain member in groups without the gatehouse:admin scope', async () => {
+    const scoped = await tokenFor(admin, MEMBER);
+    refused(
+      await call('POST', '/api/v1/groups', scoped, { path: 'adminless' }),
+      403,
+      'ADMIN_REQUIRED',
+    );
+    const other = await newUser();
+    const theirs = await ownedGroup('theirs', other);
+    refused(await call('GET', `/api/v1/groups/${theirs.id}/members`, scoped), 403, 'FORBIDDEN');
+    refused(
+      await call('POST', `/api/v1/groups/${theirs.id}/invitations`, scoped, {}),
+      403,
+      'INVITE_NOT_ALLOWED',
+    );
+    expect((await ok(await call('GET', '/api/v1/groups', scoped))).items).toEqual([]);
+    const all = await ok(await call('GET', '/api/v1/groups', adminToken));
+    expect((all.items as { path: string }[]).map((g) => g.path)).toContain('theirs');
+    await ok(await call('GET', `/api/v1/groups/${theirs.id}/members`, adminToken));
   });
 });
 

@@ -90,8 +90,13 @@ function invitationJson(i: Invitation): z.input<typeof invitationSchema> {
 
 const byPath = (g: Group): [string, string] => [g.path, g.id];
 
+/**
+ * The member, acting with administrator rights only through a session or a token carrying
+ * gatehouse:admin: an administrator's token scoped to groups:write manages only what they own.
+ */
 function actor(ctx: ApiContext<unknown, unknown, unknown>): Actor & { userId: string } {
-  return { userId: ctx.user.id, ip: ctx.address };
+  const admin = ctx.auth.kind === 'session' || ctx.auth.scopes.includes(ADMIN_SCOPE);
+  return { userId: ctx.user.id, ip: ctx.address, admin };
 }
 
 /** The group, if the caller manages it (an owner at or above it, or an administrator). */
@@ -179,15 +184,17 @@ export const listGroups = defineRoute({
   path: '/api/v1/groups',
   summary: 'Groups you manage, in path order',
   description:
-    'Administrators see every group; other members see the groups they own and everything below them. Your memberships are at /api/v1/me/groups.',
+    'Administrators (signed in, or with a token carrying gatehouse:admin) see every group; other members see the groups they own and everything below them. Your memberships are at /api/v1/me/groups.',
   tags: ['groups'],
   scope: GROUPS_READ,
   query: z.strictObject({ ...pageQuery }),
   response: pageOf(groupSchema),
-  async handler({ gh, user, query }) {
-    const groups = user.isAdmin
-      ? await gh.access.listGroups()
-      : await gh.access.managedGroupsOf(user.id);
+  async handler(ctx) {
+    const { gh, user, query } = ctx;
+    const groups =
+      user.isAdmin && actor(ctx).admin
+        ? await gh.access.listGroups()
+        : await gh.access.managedGroupsOf(user.id);
     const page = paginateList(groups, query, byPath);
     return { items: page.items.map(groupJson), next_cursor: page.next_cursor };
   },
@@ -272,6 +279,10 @@ export const updateGroup = defineRoute({
     const { gh, body, params } = ctx;
     const who = actor(ctx);
     await gh.access.getGroup(params.id);
+    if (body.name === undefined && body.parent_id === undefined && body.description === undefined)
+      throw new HttpError('BAD_REQUEST', {
+        message: 'Invalid request: body: give at least one of name, parent_id, description.',
+      });
     if (body.description !== undefined)
       await gh.access.setDescription(who, params.id, body.description);
     if (body.parent_id !== undefined) await gh.access.moveGroup(who, params.id, body.parent_id);
