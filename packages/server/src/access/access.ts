@@ -39,6 +39,11 @@ export const GROUP_ROLES: readonly GroupRole[] = ['owner', 'member'];
 export interface Actor {
   userId: string | null;
   ip?: string | null;
+  /**
+   * false: act without administrator rights even if the user has them — an API token that
+   * does not carry gatehouse:admin. Absent: the user's own rights.
+   */
+  admin?: boolean;
 }
 
 export interface Group {
@@ -144,8 +149,13 @@ export function createAccess(deps: {
     return subject?.permissions.has(ADMIN_PERMISSION) ?? false;
   }
 
+  /** Does the actor act with administrator rights? */
+  async function actsAsAdmin(actor: Actor): Promise<boolean> {
+    return actor.admin !== false && (await isAdmin(actor.userId));
+  }
+
   async function requireAdmin(actor: Actor) {
-    if (!(await isAdmin(actor.userId))) throw new AccessError('ADMIN_REQUIRED');
+    if (!(await actsAsAdmin(actor))) throw new AccessError('ADMIN_REQUIRED');
   }
 
   async function findGroup(idOrPath: string): Promise<Group | null> {
@@ -185,7 +195,7 @@ export function createAccess(deps: {
 
   /** May the actor manage (members, invitations, subgroups of) the group at `path`? */
   async function canManage(actor: Actor, path: string): Promise<boolean> {
-    if (await isAdmin(actor.userId)) return true;
+    if (await actsAsAdmin(actor)) return true;
     return (await standing(actor.userId!, path)).role === 'owner';
   }
 

@@ -105,9 +105,12 @@ export class AccessError extends Error {
   override name = 'AccessError';
   readonly code: AccessErrorCode;
   readonly status: number;
-  constructor(code: AccessErrorCode) {
+  /** Extra facts for the caller, sent beside `code` and `message` by the JSON API. */
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: AccessErrorCode, details?: Record<string, unknown>) {
     super(ACCESS_ERRORS[code].message);
     this.code = code;
     this.status = ACCESS_ERRORS[code].status;
+    this.details = details;
   }
 }

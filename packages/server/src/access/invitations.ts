@@ -76,8 +76,10 @@ export function createInvitations(deps: {
   async function inviteRights(
     userId: string | null,
     path: string,
+    asAdmin = true,
   ): Promise<{ role: GroupRole | null; shareDepth: number }> {
-    if (await deps.isAdmin(userId)) return { role: 'owner', shareDepth: MAX_SHARE_DEPTH };
+    if (asAdmin && (await deps.isAdmin(userId)))
+      return { role: 'owner', shareDepth: MAX_SHARE_DEPTH };
     const s = await deps.standing(userId!, path);
     if (s.role === 'owner') return { role: 'owner', shareDepth: MAX_SHARE_DEPTH };
     if (s.role === 'member' && s.shareDepth > 0)
@@ -91,8 +93,9 @@ export function createInvitations(deps: {
     path: string,
     role: GroupRole,
     shareDepth: number,
+    asAdmin = true,
   ) {
-    const rights = await inviteRights(userId, path);
+    const rights = await inviteRights(userId, path, asAdmin);
     if (rights.role === null) throw new AccessError('INVITE_NOT_ALLOWED');
     if (role === 'owner' && rights.role !== 'owner') throw new AccessError('ROLE_TOO_HIGH');
     if (shareDepth > rights.shareDepth) throw new AccessError('SHARE_DEPTH_TOO_HIGH');
@@ -193,7 +196,7 @@ export function createInvitations(deps: {
       const note = input.note?.trim() || null;
       if (note && (note.length > 200 || /\p{Cc}|\p{Cf}/u.test(note)))
         throw new AccessError('NOTE_INVALID');
-      await checkRights(actor.userId, group.path, role, shareDepth);
+      await checkRights(actor.userId, group.path, role, shareDepth, actor.admin !== false);
       const { token, id, hash } = generateSecretToken('inv');
       const at = now();
       await db.insert(invitations).values({
@@ -247,7 +250,7 @@ export function createInvitations(deps: {
       const inv = await api.get(invitationId);
       if (!inv) throw new AccessError('INVITATION_NOT_FOUND');
       const own = actor.userId !== null && inv.createdBy === actor.userId;
-      if (!own && !(await deps.isAdmin(actor.userId))) {
+      if (!own && !(actor.admin !== false && (await deps.isAdmin(actor.userId)))) {
         const s = await deps.standing(actor.userId!, inv.groupPath);
         if (s.role !== 'owner') throw new AccessError('FORBIDDEN');
       }

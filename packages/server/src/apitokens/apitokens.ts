@@ -21,9 +21,14 @@ import { apiTokens } from './tables.ts';
 
 /**
  * Pseudo-permissions every member holds: what the JSON API asks of a token acting on the
- * member's own account. They are never stored as grants.
+ * member's own account and groups. They are never stored as grants.
  */
-export const MEMBER_SCOPES = ['account:read', 'account:write'] as const;
+export const MEMBER_SCOPES = [
+  'account:read',
+  'account:write',
+  'groups:read',
+  'groups:write',
+] as const;
 
 /** A permission string: `upload:read`, `gatehouse:admin`, `wiki/edit`. */
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;

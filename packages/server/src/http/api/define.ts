@@ -28,7 +28,8 @@
 //   (use z.strictObject so unknown fields are refused). A failure → 400 BAD_REQUEST naming the
 //   field. A route without `body` refuses one. Bodies over `bodyLimit` → 413.
 // - Output: the handler returns the response body (JSON, snake_case), or nothing for 204.
-//   Throw HttpError (http/errors.ts), AccountError or ApiTokenError for refusals; each becomes
+//   Throw HttpError (http/errors.ts), AccountError, ApiTokenError, ClientError or AccessError
+//   (its `details` are sent beside the code) for refusals; each becomes
 //   `{ "error": { "code", "message" } }` with its status.
 // - `idempotent: true` (for POSTs that create something): an `Idempotency-Key` header replays
 //   the first response for 24 hours; the same key with another body → 422.

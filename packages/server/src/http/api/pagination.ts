@@ -55,6 +55,11 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
 
 const keyCursor = z.tuple([z.union([z.string(), z.number()]), z.string()]);
 
+/** Refuses a cursor that does not decode, before the list's owner is looked up. */
+export function checkListCursor(query: { cursor?: string | undefined }): void {
+  decodeCursor(query.cursor, keyCursor);
+}
+
 /**
  * One page of an in-memory list (a member's sessions or tokens, which are few), ordered by
  * `keyOf` ascending — a unique pair, such as creation time and id.

@@ -6,6 +6,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { AccessError } from '../../access/errors.ts';
 import { ADMIN_PERMISSION } from '../../accounts/accounts.ts';
 import { AccountError } from '../../accounts/errors.ts';
 import { ApiTokenError } from '../../apitokens/errors.ts';
@@ -79,6 +80,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof AccountError || err instanceof ApiTokenError || err instanceof ClientError)
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof AccessError)
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, ...err.details } });
     throw err;
   });
 

@@ -1,6 +1,7 @@
 // The scopes the JSON API's routes ask for. A token carries scopes chosen at creation from the
-// permissions its member holds; `account:read` and `account:write` are held by every member
-// (they are not grants), `gatehouse:admin` only by administrators. Routes added by other
+// permissions its member holds; `account:read`, `account:write`, `groups:read` and
+// `groups:write` are held by every member (they are not grants; what a member may do in a group
+// is decided by the access domain), `gatehouse:admin` only by administrators. Routes added by other
 // subsystems may ask for any permission string.
 
 import { ADMIN_PERMISSION } from '../../accounts/accounts.ts';
@@ -9,12 +10,18 @@ import { MEMBER_SCOPES } from '../../apitokens/apitokens.ts';
 export const SCOPES = {
   'account:read': 'Read your own profile, sessions and API tokens.',
   'account:write': 'Change your own profile, sign out sessions, create and revoke API tokens.',
+  'groups:read':
+    'See your group memberships, and the members and invitations of groups you manage.',
+  'groups:write':
+    'Accept invitations and leave groups; in groups you manage, add and remove members, invite, create, rename, move and delete subgroups.',
   [ADMIN_PERMISSION]:
     'Administer Gatehouse: users, their sessions and tokens (administrators only).',
 } as const;
 
 export const ACCOUNT_READ = 'account:read';
 export const ACCOUNT_WRITE = 'account:write';
+export const GROUPS_READ = 'groups:read';
+export const GROUPS_WRITE = 'groups:write';
 export const ADMIN_SCOPE = ADMIN_PERMISSION;
 
 export function isMemberScope(scope: string): boolean {

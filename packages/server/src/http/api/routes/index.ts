@@ -4,10 +4,13 @@
 import type { AnyApiRoute } from '../define.ts';
 import { adminClientRoutes } from './admin-clients.ts';
 import { adminUserRoutes } from './admin-users.ts';
+import { groupRoutes, roleRoutes } from './groups.ts';
 import { meRoutes } from './me.ts';
 
 export const API_ROUTES: readonly AnyApiRoute[] = [
   ...meRoutes,
   ...adminUserRoutes,
   ...adminClientRoutes,
+  ...groupRoutes,
+  ...roleRoutes,
 ];
