@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';
-import { baseEnv, run, start } from './harness.ts';
+import { run, start } from './harness.ts';
 
 function noStack(text: string) {
   expect(text).not.toMatch(/\n\s+at /);
 }
 
-describe(`gatehouse command (${storageMode()})`, () => {
+// Each step starts a process that opens the database: generous room on a loaded machine.
+describe(`gatehouse command (${storageMode()})`, { timeout: 180_000 }, () => {
   it('prints help and exits 0; bad usage exits 2', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
@@ -207,7 +208,7 @@ describe(`gatehouse command (${storageMode()})`, () => {
   });
 });
 
-describe(`gatehouse token (${storageMode()})`, () => {
+describe(`gatehouse token (${storageMode()})`, { timeout: 180_000 }, () => {
   it('creates, lists and revokes tokens; scopes never wider than the user; bad usage exits 2', async () => {
     const user = await run([
       'user',

@@ -211,7 +211,7 @@ describe('authorization code with PKCE', () => {
   it('refuses a PKCE verifier that does not match', async () => {
     const { config } = await register({ public: true });
     const p = await page();
-    const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
+    const { url } = await pkceRequest(config, { scope: 'openid' });
     const landed = await authorize(p, url.href, rp.origin);
     await expect(
       oidc.authorizationCodeGrant(config, new URL(landed), {
