@@ -709,3 +709,52 @@ describe('introspection of Gatehouse API tokens', () => {
     expect(await anonymous.text()).not.toContain(token);
   });
 });
+
+describe('client authentication methods', () => {
+  it('client_secret_post and private_key_jwt authenticate at the token endpoint', async () => {
+    const { client, secret } = await served.gh.clients.create({
+      name: 'Poster',
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethod: 'client_secret_post',
+    });
+    const post = await oidc.discovery(
+      new URL(served.baseUrl),
+      client.clientId,
+      undefined,
+      oidc.ClientSecretPost(secret!),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    expect((await oidc.clientCredentialsGrant(post)).access_token).toBeTruthy();
+
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), alg: 'ES256', use: 'sig', kid: 'k1' };
+    const signer = await served.gh.clients.create({
+      name: 'Signer',
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+    });
+    expect(signer.secret).toBeNull();
+    const jwt = await oidc.discovery(
+      new URL(served.baseUrl),
+      signer.client.clientId,
+      undefined,
+      oidc.PrivateKeyJwt({ key: privateKey, kid: 'k1' }),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    expect((await oidc.clientCredentialsGrant(jwt)).access_token).toBeTruthy();
+    // A key the client did not register is refused.
+    const other = await generateKeyPair('ES256');
+    const forged = await oidc.discovery(
+      new URL(served.baseUrl),
+      signer.client.clientId,
+      undefined,
+      oidc.PrivateKeyJwt({ key: other.privateKey, kid: 'k1' }),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    await expect(oidc.clientCredentialsGrant(forged)).rejects.toMatchObject({
+      error: 'invalid_client',
+    });
+  });
+});
