@@ -304,6 +304,7 @@ export function exampleContract(
       await expect
         .poll(
           async () => (await call((old = await issuer.signAccessToken(CAROL, audience)))).status,
+          { timeout: 10_000 },
         )
         .toBe(200);
       await issuer.signOut(CAROL);
@@ -318,7 +319,9 @@ export function exampleContract(
       );
       // A token issued after the sign-out (a new sign-in) is served.
       await expect
-        .poll(async () => (await call(await issuer.signAccessToken(CAROL, audience))).status)
+        .poll(async () => (await call(await issuer.signAccessToken(CAROL, audience))).status, {
+          timeout: 10_000,
+        })
         .toBe(200);
     });
 
