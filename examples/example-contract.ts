@@ -303,7 +303,10 @@ export function exampleContract(
       let old = '';
       await expect
         .poll(
-          async () => (await call((old = await issuer.signAccessToken(CAROL, audience)))).status,
+          async () => {
+            old = await issuer.signAccessToken(CAROL, audience);
+            return (await call(old)).status;
+          },
           { timeout: 10_000 },
         )
         .toBe(200);
