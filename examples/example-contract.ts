@@ -5,19 +5,14 @@
 // real Gatehouse implements the same interface (see docs/integrators/sdk.md, "Testing").
 
 import { createServer } from 'node:net';
-import { base64url, type JWTPayload } from 'jose';
+import { base64url, decodeProtectedHeader, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressionLanguageAvailable } from '../packages/client/src/access.ts';
 import { createOidcStandIn } from '../packages/client/test/helpers/oidc-stand-in.ts';
 import { type Page, rawRequest, UserAgent } from '../packages/client/test/helpers/user-agent.ts';
-import type { RunningExample } from './shared/example.ts';
+import type { ExampleOptions, RunningExample } from './shared/example.ts';
 
-type Start = (options: {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  port: number;
-}) => Promise<RunningExample>;
+type Start = (options: ExampleOptions) => Promise<RunningExample>;
 
 /** A member the tests create. */
 export interface MemberSpec {
@@ -47,6 +42,20 @@ export interface IssuerHarness {
   signOut(sub: string): Promise<void>;
   /** Confirms a sign-out page of the issuer, if it shows one. */
   confirmSignOut(ua: UserAgent, page: Page): Promise<Page>;
+  /**
+   * The resource indicator (and so the access tokens' audience) a service at `serviceUrl`
+   * asks for. Absent: no resource indicator, and the audience is the client id.
+   */
+  resourceFor?(serviceUrl: string): string;
+  /** False while the issuer reports no groups (Gatehouse before the access-groups subsystem). */
+  reportsGroups?: boolean;
+  /** Rotates the issuer's signing keys and announces it (a `keys` event). */
+  rotateKeys?(): Promise<void>;
+  /** Signs in through real Chromium; returns the page reached and the service's cookies. */
+  signInWithChromium?(
+    startUrl: string,
+    username: string,
+  ): Promise<{ url: string; text: string; cookieHeader: string }>;
   close(): Promise<void>;
 }
 
@@ -106,19 +115,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * A fetch for the service that can make the issuer's JWKS endpoint unreachable, to check that
+ * cached keys keep working and an unknown `kid` fails closed.
+ */
+function jwksSwitch() {
+  const state = { down: false, refused: 0 };
+  const fetchImpl: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (state.down && url.pathname.endsWith('/jwks')) {
+      state.refused++;
+      throw new TypeError('fetch failed (JWKS endpoint down for the test)');
+    }
+    return fetch(input, init);
+  };
+  return { state, fetch: fetchImpl };
+}
 
 export function exampleContract(
   name: string,
   start: Start,
   makeIssuer: () => Promise<IssuerHarness> = standInHarness,
+  label = 'stand-in issuer',
 ) {
-  describe(`${name} example`, () => {
+  describe(`${name} example (${label})`, () => {
     let issuer: IssuerHarness;
     let app: RunningExample;
     let clientId = '';
+    let audience = '';
     let ADA = '';
     let BOB = '';
+    const jwks = jwksSwitch();
 
     beforeAll(async () => {
       issuer = await makeIssuer();
@@ -130,6 +157,8 @@ export function exampleContract(
         postLogoutRedirectUris: [`${base}/`],
       });
       clientId = creds.clientId;
+      const resource = issuer.resourceFor?.(base);
+      audience = resource ?? clientId;
       ADA = await issuer.createMember({
         username: 'ada',
         name: 'Ada <Lovelace>',
@@ -145,7 +174,7 @@ export function exampleContract(
         groups: ['members/kitchen'],
         permissions: ['upload:read'],
       });
-      app = await start({ issuer: issuer.issuer, ...creds, port });
+      app = await start({ issuer: issuer.issuer, ...creds, port, resource, fetch: jwks.fetch });
     });
     afterAll(async () => {
       await app?.close();
@@ -186,7 +215,11 @@ export function exampleContract(
       'lets only the workshop group into /workshop',
       async () => {
         const ada = await signedIn('ada');
-        expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(200);
+        // TODO(access groups): Gatehouse reports no groups until the access-groups subsystem
+        // lands; then every harness gives Ada her group and this is always 200.
+        expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(
+          issuer.reportsGroups === false ? 403 : 200,
+        );
         const bob = await signedIn('bob');
         const refused = await bob.ua.navigate(`${app.url}/workshop`);
         expect(refused.status).toBe(403);
@@ -197,8 +230,8 @@ export function exampleContract(
     );
 
     it('checks one permission per API route with bearer tokens', async () => {
-      const bob = await issuer.signAccessToken(BOB, clientId);
-      const ada = await issuer.signAccessToken(ADA, clientId);
+      const bob = await issuer.signAccessToken(BOB, audience);
+      const ada = await issuer.signAccessToken(ADA, audience);
       const call = (method: string, token: string) =>
         fetch(`${app.url}/api/uploads`, { method, headers: { authorization: `Bearer ${token}` } });
       expect((await call('GET', bob)).status).toBe(200);
@@ -212,13 +245,14 @@ export function exampleContract(
 
     it('refuses expired, wrong-audience, wrong-issuer, alg none and malformed tokens', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const good = await issuer.signAccessToken(ADA, clientId);
+      const good = await issuer.signAccessToken(ADA, audience);
       const [, payload] = good.split('.');
       const none = `${base64url.encode('{"alg":"none"}')}.${payload}.`;
       const bad = [
-        await issuer.signAccessToken(ADA, clientId, { exp: now - 600, iat: now - 1200 }),
+        await issuer.signAccessToken(ADA, audience, { exp: now - 600, iat: now - 1200 }),
+        await issuer.signAccessToken(ADA, 'https://someone-else.example/'),
         await issuer.signAccessToken(ADA, 'someone-else'),
-        await issuer.signAccessToken(ADA, clientId, { iss: 'https://evil.example' }),
+        await issuer.signAccessToken(ADA, audience, { iss: 'https://evil.example' }),
         none,
         'not-a-token',
         `${good}x`,
@@ -243,14 +277,115 @@ export function exampleContract(
       expect(first.status).toBe(200);
       expect(((await first.json()) as { username: string }).username).toBe('ada');
       // Wait for the service's event connection before revoking.
-      while (!app.gatehouse.eventsConnected) await sleep(5);
+      await app.gatehouse.connect();
       await issuer.signOut(ADA);
-      let status = 200;
-      while (status === 200) {
-        status = (await me()).status;
-        if (status === 200) await sleep(5);
+      // The event lands within milliseconds; the time-out is only a generous bound.
+      await expect
+        .poll(async () => (await me()).status, { interval: 20, timeout: 10_000 })
+        .toBe(401);
+    });
+
+    it('refuses a bearer token issued before the member signed out; a newer one works', async () => {
+      const username = `carol-${name}`;
+      const CAROL = await issuer.createMember({
+        username,
+        name: 'Carol',
+        email: `${username}@example.org`,
+        groups: [],
+        permissions: [],
+      });
+      const call = (token: string) =>
+        fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      // Signed in at the issuer, so that signing out ends a session there.
+      await app.gatehouse.connect();
+      await signedIn(username);
+      // A token the service accepts. Events about Carol's sign-in may still land and make a
+      // token from the same second suspect, so mint until one is accepted.
+      let old = '';
+      await expect
+        .poll(
+          async () => {
+            old = await issuer.signAccessToken(CAROL, audience);
+            return (await call(old)).status;
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(200);
+      await issuer.signOut(CAROL);
+      // The issuer cannot vouch for a JWT issued before the revocation: refused once the
+      // `recheck` event lands (the time-out is only a generous bound).
+      await expect
+        .poll(async () => (await call(old)).status, { interval: 20, timeout: 10_000 })
+        .toBe(401);
+      const res = await call(old);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(
+        /^token_(revoked|invalid)$/,
+      );
+      // A token issued after the sign-out (a new sign-in) is served.
+      await expect
+        .poll(async () => (await call(await issuer.signAccessToken(CAROL, audience))).status, {
+          timeout: 10_000,
+        })
+        .toBe(200);
+    });
+
+    it('keeps accepting tokens across a key rotation, and accepts the new key at once', async (ctx) => {
+      if (!issuer.rotateKeys) ctx.skip(); // the stand-in has one fixed key
+      const call = (token: string) =>
+        fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      const before = await issuer.signAccessToken(BOB, audience);
+      expect((await call(before)).status).toBe(200);
+      await issuer.rotateKeys!();
+      const after = await issuer.signAccessToken(BOB, audience);
+      expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
+      expect((await call(after)).status).toBe(200);
+      // The retired key stays published while its tokens live.
+      expect((await call(before)).status).toBe(200);
+    });
+
+    it('signs in through Chromium and serves the member from the session cookie', async (ctx) => {
+      if (!issuer.signInWithChromium) ctx.skip(); // the stand-in's pages are for the node agent
+      const done = await issuer.signInWithChromium!(`${app.url}/auth/login?returnTo=%2F`, 'ada');
+      expect(done.url).toBe(`${app.url}/`);
+      expect(done.text).toContain('Hello, Ada <Lovelace>');
+      const me = await fetch(`${app.url}/api/me`, { headers: { cookie: done.cookieHeader } });
+      expect(me.status).toBe(200);
+      const user = (await me.json()) as { id: string; username: string; permissions: string[] };
+      expect(user).toMatchObject({ id: ADA, username: 'ada', email: 'ada@example.org' });
+      // The permissions come from the access token Gatehouse issued for this service.
+      expect([...user.permissions].sort()).toEqual(['upload:read', 'upload:write']);
+      const uploads = await fetch(`${app.url}/api/uploads`, {
+        headers: { cookie: done.cookieHeader },
+      });
+      expect(uploads.status).toBe(200);
+    });
+
+    it('keeps verifying with cached keys while the JWKS endpoint is down; an unknown kid fails closed', async () => {
+      const call = (token: string) =>
+        fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      // Keys are cached by an earlier verification.
+      expect((await call(await issuer.signAccessToken(BOB, audience))).status).toBe(200);
+      jwks.state.down = true;
+      try {
+        expect((await call(await issuer.signAccessToken(BOB, audience))).status).toBe(200);
+        const { privateKey } = await generateKeyPair('RS256');
+        const now = Math.floor(Date.now() / 1000);
+        const stranger = await new SignJWT({ preferred_username: 'bob' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'not-published' })
+          .setIssuer(issuer.issuer)
+          .setAudience(audience)
+          .setSubject(BOB)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 300)
+          .sign(privateKey);
+        const res = await call(stranger);
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+          'token_invalid',
+        );
+      } finally {
+        jwks.state.down = false;
       }
-      expect(status).toBe(401);
     });
 
     it('signs out locally and at the issuer', async () => {

@@ -12,6 +12,14 @@ export interface ExampleOptions {
   host?: string;
   /** Seals the service's session cookie; at least 32 characters. */
   sessionSecret?: string;
+  /**
+   * The resource indicator this service asks Gatehouse for (an absolute URL, usually the
+   * service's own); its access tokens are then JWTs with this audience. Default: none (the
+   * audience is the client id).
+   */
+  resource?: string;
+  /** For tests: the fetch the client uses to reach Gatehouse. */
+  fetch?: typeof fetch;
 }
 
 /** A running example. */
@@ -32,9 +40,12 @@ export function exampleClient(options: ExampleOptions): GatehouseClient {
     issuer: options.issuer,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+    ...(options.resource ? { audience: options.resource } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     session: {
       secret: options.sessionSecret ?? `${options.clientSecret}-example-session-secret-padding`,
       redirectUri: `${base}/auth/callback`,
+      ...(options.resource ? { resource: options.resource } : {}),
     },
   });
 }
@@ -69,5 +80,6 @@ export function envOptions(defaultPort: number): ExampleOptions {
     clientSecret: env.CLIENT_SECRET ?? '',
     port: Number(env.PORT ?? defaultPort),
     sessionSecret: env.SESSION_SECRET,
+    resource: env.GATEHOUSE_RESOURCE,
   };
 }

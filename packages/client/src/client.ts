@@ -94,7 +94,10 @@ export interface SessionOptions {
   redirectUri: string;
   /** Where Gatehouse sends the browser after signing out. Default: the service's `/`. */
   postLogoutRedirectUri?: string;
-  /** Scopes to ask for. Default `openid profile email groups offline_access`. */
+  /**
+   * Scopes to ask for. Default `openid profile email groups` (Gatehouse gives refresh tokens
+   * without `offline_access`; asking for it also asks the member to consent every time).
+   */
   scope?: string;
   /** A resource indicator (RFC 8707) for the access token, if Gatehouse needs one. */
   resource?: string;
@@ -401,7 +404,15 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     if (res.status === 401 || res.status === 403) {
       throw new GatehouseError('configuration', 'Gatehouse refused this service’s credentials.');
     }
-    if (!res.ok) throw new GatehouseError('issuer_unavailable');
+    if (!res.ok) {
+      // oidc-provider (and so Gatehouse) does not introspect its own JWT access tokens: it cannot
+      // vouch for one, so the caller treats it as not active (a session then refreshes).
+      if (res.status === 400) {
+        const err = (await res.json().catch(() => null)) as { error?: unknown } | null;
+        if (err?.error === 'unsupported_token_type') return null;
+      }
+      throw new GatehouseError('issuer_unavailable');
+    }
     const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
     if (!body || typeof body !== 'object') throw new GatehouseError('issuer_unavailable');
     if (body.active !== true || typeof body.sub !== 'string') return null;

@@ -94,7 +94,9 @@ export function createSessionManager(
     hkdfSync('sha256', options.secret, 'gatehouse-client', `session:${core.options.clientId}`, 32),
   );
   const maxAgeMs = (options.maxAgeSeconds ?? 7 * 24 * 3600) * 1000;
-  const scope = options.scope ?? 'openid profile email groups offline_access';
+  // Gatehouse issues a refresh token to every client allowed the grant, without
+  // offline_access (which would force a consent page on first-party services).
+  const scope = options.scope ?? 'openid profile email groups';
   const paths = {
     login: options.loginPath ?? '/auth/login',
     callback: options.callbackPath ?? redirect.pathname,

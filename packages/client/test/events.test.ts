@@ -57,6 +57,26 @@ describe('revocation events', () => {
     gh.close();
   });
 
+  it('after a recheck, a JWT the issuer will not introspect (as Gatehouse) is refused as revoked', async () => {
+    const gh = client();
+    await gh.connect();
+    const sub = 'aaaaaaaa-0000-4000-8000-000000000009';
+    const t = await mini.sign({ sub, iat: Math.floor(Date.now() / 1000) - 5 });
+    await gh.verify(t);
+    let seen = 0;
+    gh.onRecheck(() => seen++);
+    mini.jwtIntrospectionUnsupported = true;
+    try {
+      mini.push({ type: 'recheck', sub });
+      await until(() => seen === 1);
+      // Not `issuer_unavailable`: Gatehouse answered, it just cannot vouch for a JWT.
+      expect(await code(gh.verify(t))).toBe('token_revoked');
+    } finally {
+      mini.jwtIntrospectionUnsupported = false;
+      gh.close();
+    }
+  });
+
   it('after a recheck, a token Gatehouse still vouches for is accepted with fresh claims', async () => {
     const gh = client();
     await gh.connect();

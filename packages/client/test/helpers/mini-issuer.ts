@@ -24,6 +24,8 @@ export interface MiniIssuer {
   opaque: Map<string, Record<string, unknown>>;
   /** JWTs introspection should answer inactive for (revoked). */
   revokedJwts: Set<string>;
+  /** Answer JWT introspection as oidc-provider does: 400 unsupported_token_type. */
+  jwtIntrospectionUnsupported: boolean;
   eventsAccepted: number;
   /** While set, introspection answers wait for it (to race events against a call home). */
   introspectionGate: Promise<void> | null;
@@ -78,6 +80,7 @@ export async function createMiniIssuer(
     eventsAccepted: 0,
     eventsDown: false,
     introspectionGate: null,
+    jwtIntrospectionUnsupported: false,
     rotate,
     publicJwk: () => keys[keys.length - 1]!.jwk,
     async sign(claims = {}, o = {}) {
@@ -140,6 +143,12 @@ export async function createMiniIssuer(
         const claims = mini.opaque.get(token);
         await mini.introspectionGate;
         if (claims) return json(200, { active: true, iss: issuer, ...claims });
+        if (token.split('.').length === 3 && mini.jwtIntrospectionUnsupported) {
+          return json(400, {
+            error: 'unsupported_token_type',
+            error_description: 'Structured JWT Tokens cannot be introspected',
+          });
+        }
         if (token.split('.').length === 3 && !mini.revokedJwts.has(token)) {
           const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
           return json(200, { active: true, ...payload });

@@ -130,6 +130,9 @@ export async function createOidcStandIn(): Promise<OidcStandIn> {
     },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     conformIdTokenClaims: false,
+    // As Gatehouse: a refresh token for every client allowed the grant, offline_access or not.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(g: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
     jwks: { keys: [privateJwk as never] },
     cookies: { keys: ['stand-in-cookie-key-0123456789abcdef'] },
     features: {
