@@ -7,7 +7,6 @@
 import { createServer } from 'node:net';
 import { base64url, decodeProtectedHeader, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expressionLanguageAvailable } from '../packages/client/src/access.ts';
 import { createOidcStandIn } from '../packages/client/test/helpers/oidc-stand-in.ts';
 import { type Page, rawRequest, UserAgent } from '../packages/client/test/helpers/user-agent.ts';
 import type { ExampleOptions, RunningExample } from './shared/example.ts';
@@ -47,8 +46,6 @@ export interface IssuerHarness {
    * asks for. Absent: no resource indicator, and the audience is the client id.
    */
   resourceFor?(serviceUrl: string): string;
-  /** False while the issuer reports no groups (Gatehouse before the access-groups subsystem). */
-  reportsGroups?: boolean;
   /** Rotates the issuer's signing keys and announces it (a `keys` event). */
   rotateKeys?(): Promise<void>;
   /** Signs in through real Chromium; returns the page reached and the service's cookies. */
@@ -211,23 +208,16 @@ export function exampleContract(
       });
     });
 
-    it.skipIf(!expressionLanguageAvailable)(
-      'lets only the workshop group into /workshop',
-      async () => {
-        const ada = await signedIn('ada');
-        // TODO(access groups): Gatehouse reports no groups until the access-groups subsystem
-        // lands; then every harness gives Ada her group and this is always 200.
-        expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(
-          issuer.reportsGroups === false ? 403 : 200,
-        );
-        const bob = await signedIn('bob');
-        const refused = await bob.ua.navigate(`${app.url}/workshop`);
-        expect(refused.status).toBe(403);
-        // A browser gets a page, not JSON.
-        expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
-        expect(refused.body).toContain('You do not have access to this.');
-      },
-    );
+    it('lets only the workshop group into /workshop', async () => {
+      const ada = await signedIn('ada');
+      expect((await ada.ua.navigate(`${app.url}/workshop`)).status).toBe(200);
+      const bob = await signedIn('bob');
+      const refused = await bob.ua.navigate(`${app.url}/workshop`);
+      expect(refused.status).toBe(403);
+      // A browser gets a page, not JSON.
+      expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(refused.body).toContain('You do not have access to this.');
+    });
 
     it('checks one permission per API route with bearer tokens', async () => {
       const bob = await issuer.signAccessToken(BOB, audience);

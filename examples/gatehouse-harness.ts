@@ -40,7 +40,6 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
     // Gatehouse issues JWT access tokens for a resource indicator (an absolute URL): the
     // service's own URL, which is then the audience its tokens carry.
     resourceFor: (serviceUrl) => `${serviceUrl}/`,
-    reportsGroups: false,
     async registerClient(c) {
       const { client, secret } = await gh.clients.create({
         name: c.name,
@@ -58,8 +57,17 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
         password: PASSWORD,
       });
       for (const p of m.permissions) await gh.accounts.grantPermission(user.id, p);
-      // TODO(access groups): m.groups are given once the access-groups subsystem lands; until
-      // then Gatehouse reports no groups and the group-restricted checks expect none.
+      // Groups are created as needed, parents first, and the member joins each.
+      const system = { userId: null };
+      for (const path of m.groups) {
+        const segments = path.split('/');
+        for (let i = 1; i <= segments.length; i++) {
+          const prefix = segments.slice(0, i).join('/');
+          if (!(await gh.access.findGroup(prefix)))
+            await gh.access.createGroup(system, { path: prefix });
+        }
+        await gh.access.addMember(system, path, user.id);
+      }
       return user.id;
     },
     async signAccessToken(sub, aud, claims = {}) {
@@ -77,8 +85,8 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
         preferred_username: user?.username,
         name: user?.name ?? user?.username,
         email: user?.email,
-        groups: [],
-        permissions: [...(user?.permissions ?? [])],
+        groups: await gh.access.groupsOf(sub),
+        permissions: await gh.access.permissionsOf(sub),
         ...claims,
       })
         .setProtectedHeader({ alg, kid, typ: 'at+jwt' })

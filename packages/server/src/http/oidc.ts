@@ -163,6 +163,7 @@ export async function createOidcState(opts: OidcOptions) {
       if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
     }
     await session.destroy();
+    if (accountId) await gh.events.emit({ type: 'oidc.session_ended', userId: accountId });
   }
 
   gh.events.on((event, local) => {

@@ -10,6 +10,8 @@ export type GatehouseEvent =
   | { type: 'user.changed'; userId: string }
   | { type: 'clients.changed'; clientId: string }
   | { type: 'keys.rotated' }
+  /** A provider session ended and its grants were revoked (after sessions.revoked, once done). */
+  | { type: 'oidc.session_ended'; userId: string }
   /** Memberships, groups or grants changed: decisions for these users ('*': everyone) are stale. */
   | { type: 'access.changed'; userIds: string[] | '*' }
   | { type: 'apitokens.revoked'; userId: string; tokenIds: string[] };

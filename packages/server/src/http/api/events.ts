@@ -32,6 +32,9 @@ export function toServiceEvents(event: GatehouseEvent): ServiceEvent[] {
     case 'sessions.revoked':
     case 'user.changed':
     case 'apitokens.revoked':
+    // Sent again once the member's OIDC grants are revoked, so a service that re-checked in
+    // between (and still saw its tokens active) checks once more.
+    case 'oidc.session_ended':
       return [{ type: 'recheck', sub: event.userId }];
     case 'access.changed':
       return event.userIds === '*'
