@@ -4,6 +4,7 @@
 // revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
 
 import { createHash } from 'node:crypto';
+import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -24,6 +25,8 @@ let served: ServedGatehouse;
 let rp: RelyingPartyServer;
 let aliceId: string;
 const contexts: BrowserContext[] = [];
+/** Client secrets by client id, for the tests that also act as a service with the SDK. */
+const secretOf = new Map<string, string>();
 
 beforeAll(async () => {
   served = await serveTestGatehouse({
@@ -67,6 +70,7 @@ async function register(input: Partial<ClientInput> = {}) {
     firstParty: true,
     ...input,
   });
+  if (secret) secretOf.set(client.clientId, secret);
   const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
   const config = await oidc.discovery(new URL(served.baseUrl), client.clientId, undefined, auth, {
     execute: [oidc.allowInsecureRequests],
