@@ -45,7 +45,7 @@ describe(`API tokens on the account page, in Chromium (${storageMode()})`, () =>
 
       const section = page.getByRole('region', { name: 'API tokens' });
       await expect(section.getByText('You have no API tokens.').count()).resolves.toBe(1);
-      await section.getByLabel('Name').fill('nightly backup');
+      await section.getByLabel('Name', { exact: true }).fill('nightly backup');
       await section.getByRole('checkbox', { name: /upload:read/ }).check();
       // Keyboard: the expiry select and the button are reachable and operable.
       await section.getByLabel('Expires after').selectOption('90d');
