@@ -22,6 +22,7 @@ import {
 } from './forwardauth/forward-auth.ts';
 import { compileRules, type ExpressionValidator } from './forwardauth/rules.ts';
 import type { ApiLimits } from './http/api/rate-limit.ts';
+import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -114,6 +115,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const secretKey = options.secretKey ?? loadSecretKey(config);
   const signingKeys = createSigningKeys({ db, secretKey, now });
   const clients = createClients({ db, events, now, validateAccessRule });
+  const verifyAccessToken = createAccessTokenVerifier({
+    signingKeys,
+    issuer: config.issuer,
+    events,
+    now,
+  });
   const forwardAuth = createForwardAuth({
     config: config.forwardAuth,
     issuer: config.issuer,
@@ -121,8 +128,16 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     accounts,
     events,
     now,
-    // API tokens as Bearer or as the Basic password.
-    verifyCredential: (token, context) => apiTokens.verify(token, context),
+    // API tokens, or JWT access tokens issued for this service's origin, as Bearer or as the
+    // Basic password.
+    verifyCredential: async (token, context) => {
+      if (token.startsWith('gth_')) return apiTokens.verify(token, context);
+      const claims = await verifyAccessToken(token, context.audience);
+      const user = typeof claims?.sub === 'string' ? await accounts.findById(claims.sub) : null;
+      if (!user || user.disabled) return null;
+      const scope = typeof claims?.scope === 'string' ? claims.scope.split(' ') : [];
+      return { userId: user.id, scopes: scope };
+    },
     access,
     validateExpression: validateAccessRule,
     ...options.forwardAuth,

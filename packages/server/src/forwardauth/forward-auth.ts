@@ -29,7 +29,8 @@ export interface AccessDecider {
 /** API tokens and OIDC access tokens (gh.apiTokens.verify and the provider's check once merged). */
 export type CredentialVerifier = (
   token: string,
-  context: { address?: string },
+  /** `audience`: the protected service's origin, which a JWT access token must be meant for. */
+  context: { address?: string; audience: string },
 ) => Promise<{ userId: string; scopes?: string[] } | null>;
 
 export interface VerifyInput {
@@ -210,12 +211,14 @@ export function createForwardAuth(deps: {
     if (!input.authorization) return SIGN_IN;
     const token = credentialFrom(input.authorization);
     if (!token || !verifyCredential) return BAD_CREDENTIAL;
-    // Keyed by a hash: the cache never holds a usable token.
-    const hash = createHash('sha256').update(token).digest('base64url');
+    // Keyed by a hash (the cache never holds a usable token) and by the service: a JWT access
+    // token is good only for the origin it was issued for.
+    const audience = new URL(input.original.url).origin;
+    const hash = createHash('sha256').update(`${audience}\n${token}`).digest('base64url');
     const cached = credentials.get(hash);
     if (cached) return { key: `c:${hash}`, userId: cached.userId };
     const at = epoch;
-    const verified = await verifyCredential(token, { address: input.address });
+    const verified = await verifyCredential(token, { address: input.address, audience });
     if (!verified) return BAD_CREDENTIAL;
     if (at === epoch)
       credentials.set(hash, { userId: verified.userId, scopes: verified.scopes ?? [] });

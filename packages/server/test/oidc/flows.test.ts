@@ -4,7 +4,6 @@
 // revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
 
 import { createHash } from 'node:crypto';
-import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
