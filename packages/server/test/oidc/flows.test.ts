@@ -4,6 +4,7 @@
 // revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
 
 import { createHash } from 'node:crypto';
+import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -700,6 +701,19 @@ describe('introspection of Gatehouse API tokens', () => {
       username: 'alice',
       scope: 'account:read',
     });
+    // The SDK accepts it too: an opaque token is checked through this introspection.
+    const clientId = config.clientMetadata().client_id;
+    const sdk = createGatehouseClient({
+      issuer: served.baseUrl,
+      clientId,
+      clientSecret: secretOf.get(clientId)!,
+      events: false,
+    });
+    try {
+      expect(await sdk.verify(token)).toMatchObject({ id: aliceId, username: 'alice' });
+    } finally {
+      sdk.close();
+    }
     await served.gh.apiTokens.revoke(info.id);
     expect((await oidc.tokenIntrospection(config, token)).active).toBe(false);
 
