@@ -370,20 +370,24 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
     });
   });
 
+  /** The interaction the browser's cookie points at, or a page saying the link has expired. */
+  async function interactionOf(request: FastifyRequest, reply: FastifyReply) {
+    try {
+      return await state.current.provider.interactionDetails(request.raw, reply.raw);
+    } catch {
+      throw new HttpError('BAD_REQUEST', {
+        message:
+          'This sign-in link has expired or was already used. Go back to the service and start again.',
+      });
+    }
+  }
+
   await app.register(async (pages) => {
     pages.get<{ Params: { uid: string } }>(
       `${OIDC_PREFIX}/interaction/:uid`,
       async (request, reply) => {
         const { provider } = state.current;
-        let details: Awaited<ReturnType<Provider['interactionDetails']>>;
-        try {
-          details = await provider.interactionDetails(request.raw, reply.raw);
-        } catch {
-          throw new HttpError('BAD_REQUEST', {
-            message:
-              'This sign-in link has expired or was already used. Go back to the service and start again.',
-          });
-        }
+        const details = await interactionOf(request, reply);
         if (details.uid !== request.params.uid)
           throw new HttpError('BAD_REQUEST', { message: 'This sign-in link does not match.' });
         const { prompt, params } = details;
@@ -449,14 +453,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
       { preHandler: app.checkCsrf },
       async (request, reply) => {
         const { provider } = state.current;
-        let details: Awaited<ReturnType<Provider['interactionDetails']>>;
-        try {
-          details = await provider.interactionDetails(request.raw, reply.raw);
-        } catch {
-          throw new HttpError('BAD_REQUEST', {
-            message: 'This sign-in has expired. Go back to the service and start again.',
-          });
-        }
+        const details = await interactionOf(request, reply);
         const user = request.user;
         if (!user || details.prompt.name !== 'consent' || details.session?.accountId !== user.id) {
           throw new HttpError('BAD_REQUEST', {

@@ -14,7 +14,7 @@ import Provider, {
   interactionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
-import type { ClientRow } from '../clients/clients.ts';
+import { type ClientRow, RESPONSE_TYPES } from '../clients/clients.ts';
 import { generateSecretToken } from '../crypto/secret-tokens.ts';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
@@ -180,15 +180,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     claims: SCOPE_CLAIMS,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    responseTypes: [
-      'code',
-      'id_token',
-      'id_token token',
-      'code id_token',
-      'code token',
-      'code id_token token',
-      'none',
-    ],
+    responseTypes: [...RESPONSE_TYPES, 'none'],
     jwks: { keys: keys.provider as never },
     cookies: {
       keys: [gh.secretKey.derive('oidc-cookies').toString('base64url')],
