@@ -319,36 +319,39 @@ export function exampleContract(
         .toBe(200);
     });
 
-    it('keeps accepting tokens across a key rotation, and accepts the new key at once', async (ctx) => {
-      if (!issuer.rotateKeys) ctx.skip(); // the stand-in has one fixed key
-      const call = (token: string) =>
-        fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
-      const before = await issuer.signAccessToken(BOB, audience);
-      expect((await call(before)).status).toBe(200);
-      await issuer.rotateKeys!();
-      const after = await issuer.signAccessToken(BOB, audience);
-      expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
-      expect((await call(after)).status).toBe(200);
-      // The retired key stays published while its tokens live.
-      expect((await call(before)).status).toBe(200);
-    });
-
-    it('signs in through Chromium and serves the member from the session cookie', async (ctx) => {
-      if (!issuer.signInWithChromium) ctx.skip(); // the stand-in's pages are for the node agent
-      const done = await issuer.signInWithChromium!(`${app.url}/auth/login?returnTo=%2F`, 'ada');
-      expect(done.url).toBe(`${app.url}/`);
-      expect(done.text).toContain('Hello, Ada <Lovelace>');
-      const me = await fetch(`${app.url}/api/me`, { headers: { cookie: done.cookieHeader } });
-      expect(me.status).toBe(200);
-      const user = (await me.json()) as { id: string; username: string; permissions: string[] };
-      expect(user).toMatchObject({ id: ADA, username: 'ada', email: 'ada@example.org' });
-      // The permissions come from the access token Gatehouse issued for this service.
-      expect([...user.permissions].sort()).toEqual(['upload:read', 'upload:write']);
-      const uploads = await fetch(`${app.url}/api/uploads`, {
-        headers: { cookie: done.cookieHeader },
+    // Only a real Gatehouse rotates keys and has pages for a browser; the stand-in has one fixed
+    // key and pages for the node agent, so these two are not registered for it.
+    const real = makeIssuer !== standInHarness;
+    if (real)
+      it('keeps accepting tokens across a key rotation, and accepts the new key at once', async () => {
+        const call = (token: string) =>
+          fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+        const before = await issuer.signAccessToken(BOB, audience);
+        expect((await call(before)).status).toBe(200);
+        await issuer.rotateKeys!();
+        const after = await issuer.signAccessToken(BOB, audience);
+        expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
+        expect((await call(after)).status).toBe(200);
+        // The retired key stays published while its tokens live.
+        expect((await call(before)).status).toBe(200);
       });
-      expect(uploads.status).toBe(200);
-    });
+
+    if (real)
+      it('signs in through Chromium and serves the member from the session cookie', async () => {
+        const done = await issuer.signInWithChromium!(`${app.url}/auth/login?returnTo=%2F`, 'ada');
+        expect(done.url).toBe(`${app.url}/`);
+        expect(done.text).toContain('Hello, Ada <Lovelace>');
+        const me = await fetch(`${app.url}/api/me`, { headers: { cookie: done.cookieHeader } });
+        expect(me.status).toBe(200);
+        const user = (await me.json()) as { id: string; username: string; permissions: string[] };
+        expect(user).toMatchObject({ id: ADA, username: 'ada', email: 'ada@example.org' });
+        // The permissions come from the access token Gatehouse issued for this service.
+        expect([...user.permissions].sort()).toEqual(['upload:read', 'upload:write']);
+        const uploads = await fetch(`${app.url}/api/uploads`, {
+          headers: { cookie: done.cookieHeader },
+        });
+        expect(uploads.status).toBe(200);
+      });
 
     it('keeps verifying with cached keys while the JWKS endpoint is down; an unknown kid fails closed', async () => {
       const call = (token: string) =>
