@@ -173,7 +173,6 @@ export async function createOidcState(opts: OidcOptions) {
     }
     if (event.type === 'clients.changed') {
       state.current.rows.delete(event.clientId);
-      state.current.metadataCache.delete(event.clientId);
       return;
     }
     // Work done once, by the instance where the session ended.

@@ -3,12 +3,11 @@
 // from Gatehouse's client registry. A revoked grant leaves a tombstone in the key-value store,
 // so tokens stored there under that grant are refused without an index of them.
 
-import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientRow, Clients } from '../clients/clients.ts';
 import type { Db } from '../store/db.ts';
 import type { Kv } from '../store/kv.ts';
-import type { LruCache } from '../store/lru.ts';
 import { oidcPayloads } from './tables.ts';
 
 const DURABLE = new Set([
@@ -25,8 +24,10 @@ export interface AdapterDeps {
   db: Db;
   kv: Kv;
   clients: Clients;
-  /** Client metadata by id, invalidated on `clients.changed`. */
-  clientCache: LruCache<AdapterPayload | null>;
+  /** The client's row, from the provider's cache (one cache serves metadata and consent). */
+  clientRow: (clientId: string) => Promise<ClientRow | null>;
+  /** Forgets a cached row after this instance changed the client. */
+  forgetClient: (clientId: string) => void;
   /** Maps a client row to the metadata oidc-provider validates and uses. */
   clientMetadata: (row: ClientRow) => AdapterPayload;
   now: () => number;
@@ -44,19 +45,15 @@ export function adapterFactory(deps: AdapterDeps) {
 
   class ClientAdapter implements Adapter {
     async find(id: string) {
-      const cached = deps.clientCache.get(id);
-      if (cached !== undefined) return cached ?? undefined;
-      const row = await deps.clients.row(id);
-      const metadata = row ? deps.clientMetadata(row) : null;
-      deps.clientCache.set(id, metadata);
-      return metadata ?? undefined;
+      const row = await deps.clientRow(id);
+      return row ? deps.clientMetadata(row) : undefined;
     }
     async upsert(id: string, payload: AdapterPayload) {
-      deps.clientCache.delete(id);
+      deps.forgetClient(id);
       await deps.clients.saveRegistered(id, payload as Record<string, unknown>);
     }
     async destroy(id: string) {
-      deps.clientCache.delete(id);
+      deps.forgetClient(id);
       await deps.clients.delete(id);
     }
     async consume() {}
@@ -209,7 +206,6 @@ export function adapterFactory(deps: AdapterDeps) {
         .where(and(live('Session'), eq(oidcPayloads.accountId, accountId)));
       return rows.map((r) => r.payload as AdapterPayload);
     },
-    sql,
   };
 }
 

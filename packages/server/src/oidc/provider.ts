@@ -9,6 +9,7 @@
 
 import { and, eq } from 'drizzle-orm';
 import Provider, {
+  type AdapterPayload,
   type Configuration,
   errors,
   interactionPolicy,
@@ -103,19 +104,8 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
 
 export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
   const { config } = gh;
+  // Client rows, for the adapter's metadata and for consent and access rules alike.
   const rows = createLru<ClientRow | null>({ max: 1000, ttlMs: 60_000 });
-  const metadataCache = createLru<Record<string, unknown> | null>({ max: 1000, ttlMs: 60_000 });
-  const adapters = adapterFactory({
-    db: gh.stores.database.db,
-    kv: gh.stores.kv,
-    clients: gh.clients,
-    clientCache: metadataCache as never,
-    clientMetadata: clientMetadata as never,
-    now: gh.now,
-  });
-  // Remembers which provider session a Gatehouse session created, for back-channel logout.
-  const recorded = createLru<true>({ max: 10_000, ttlMs: 3_600_000 });
-
   async function clientRow(clientId: string) {
     let row = rows.get(clientId);
     if (row === undefined) {
@@ -124,6 +114,17 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     }
     return row;
   }
+  const adapters = adapterFactory({
+    db: gh.stores.database.db,
+    kv: gh.stores.kv,
+    clients: gh.clients,
+    clientRow,
+    forgetClient: (clientId) => rows.delete(clientId),
+    clientMetadata: clientMetadata as (row: ClientRow) => AdapterPayload,
+    now: gh.now,
+  });
+  // Remembers which provider session a Gatehouse session created, for back-channel logout.
+  const recorded = createLru<true>({ max: 10_000, ttlMs: 3_600_000 });
 
   const { Prompt, Check, base } = interactionPolicy;
   const policy = base();
@@ -377,7 +378,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     return gh.clients.checkSecret({ id: this.clientId, secretHash: stored.slice(7) }, presented);
   };
 
-  return { provider, adapters, clientRow, rows, metadataCache };
+  return { provider, adapters, clientRow, rows };
 }
 
 export type OidcProvider = ReturnType<typeof createProvider>;
