@@ -123,13 +123,17 @@ describe('loadConfig', () => {
     expect(text).not.toContain('\n');
   });
 
-  it('treats an empty GATEHOUSE_CONFIG as unset and reads proxy hop counts', () => {
+  it('treats an empty GATEHOUSE_CONFIG as unset and reads trusted proxies', () => {
     const config = loadConfig({
       cwd: dir(),
-      env: { GATEHOUSE_CONFIG: '', GATEHOUSE_TRUST_PROXY: '2' },
+      env: { GATEHOUSE_CONFIG: '', GATEHOUSE_TRUST_PROXY: '1' },
     });
     expect(config.configFile).toBeNull();
-    expect(config.trustProxy).toBe(2);
+    expect(config.trustProxy).toBe(true);
+    expect(loadConfig({ cwd: dir(), env: { GATEHOUSE_TRUST_PROXY: '0' } }).trustProxy).toBe(false);
+    expect(
+      refused(() => loadConfig({ cwd: dir(), env: { GATEHOUSE_TRUST_PROXY: '2' } })),
+    ).toContain('GATEHOUSE_TRUST_PROXY cannot be a hop count');
     expect(
       loadConfig({ cwd: dir(), env: { GATEHOUSE_TRUST_PROXY: '10.0.0.0/8' } }).trustProxy,
     ).toBe('10.0.0.0/8');

@@ -26,8 +26,8 @@ export interface Config {
   readonly dev: boolean;
   readonly registration: RegistrationMode;
   readonly logLevel: LogLevel;
-  /** Fastify's trustProxy: which peers may set X-Forwarded-For. */
-  readonly trustProxy: boolean | number | string;
+  /** Which peers may set X-Forwarded-For: all, none, or addresses / CIDR ranges / 'loopback'. */
+  readonly trustProxy: boolean | string;
   readonly sessions: { readonly idleTimeoutMs: number; readonly absoluteTimeoutMs: number };
   /**
    * The key that encrypts signing keys at rest and signs the OIDC provider's cookies. Every
@@ -184,10 +184,10 @@ const SETTINGS: Setting<keyof Config>[] = [
     parse: (raw, name) => {
       if (typeof raw === 'boolean') return raw;
       const s = str(raw, name);
-      if (['true', 'false'].includes(s.toLowerCase())) return bool(s, name);
-      // A number is how many proxy hops to trust, as Fastify's trustProxy reads it.
-      if (/^\d{1,2}$/.test(s)) return Number(s);
-      if (/^\d+$/.test(s)) fail(name, 'as a hop count must be at most 99');
+      if (['true', 'false', '1', '0'].includes(s.toLowerCase())) return bool(s, name);
+      // A hop count cannot tell a proxy from a visitor who sends X-Forwarded-For itself.
+      if (/^\d+$/.test(s))
+        fail(name, "cannot be a hop count: list the proxies' addresses or CIDR ranges instead");
       return s; // an address list, a CIDR range or 'loopback'
     },
   },

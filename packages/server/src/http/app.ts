@@ -12,14 +12,16 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import { eventsApi } from './api/events.ts';
 import { apiPlugin } from './api/plugin.ts';
 import { API_ROUTES } from './api/routes/index.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, proxyTrust } from './client-address.ts';
 import { cookiePolicy } from './cookies.ts';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.ts';
+import { createFastPath, type FastPath, requestLogLine } from './fast-path.ts';
 import { sendPage } from './form.ts';
 import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
@@ -28,7 +30,7 @@ import { accountPages } from './pages/account.ts';
 import { authPages } from './pages/auth.ts';
 import { groupPages } from './pages/groups.ts';
 import { returnTargetChecker } from './return-to.ts';
-import { securityPlugin } from './security.ts';
+import { securityHeaders, securityPlugin } from './security.ts';
 import { sessionPlugin } from './session-plugin.ts';
 import { staticRoutes } from './static.ts';
 import { viewUser } from './view-user.ts';
@@ -38,6 +40,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The mounted OIDC provider and its published documents. */
     oidc: OidcState;
+    /** The endpoints answered before Fastify's routing (see fast-path.ts). */
+    fastPath: FastPath;
   }
 }
 
@@ -107,7 +111,14 @@ export async function buildApp(
   const { config } = gh;
   const cookies = cookiePolicy(config);
   const perRequestLogger = gh.logger.isLevelEnabled('info');
+  const trust = proxyTrust(config);
+  const fast = createFastPath({
+    logger: perRequestLogger ? (gh.logger as Logger) : null,
+    errorLogger: gh.logger as Logger,
+    trust,
+  });
   const app = Fastify({
+    serverFactory: fast.serverFactory,
     loggerInstance: gh.logger as FastifyBaseLogger,
     // One line per request (below) instead of two, with secrets masked out of the URL.
     logController: new LogController({ disableRequestLogging: true }),
@@ -116,11 +127,7 @@ export async function buildApp(
     childLoggerFactory: (logger, bindings, options) =>
       perRequestLogger ? logger.child(bindings, options) : logger,
     bodyLimit: BODY_LIMIT,
-    // Behind a unix socket every peer is a local proxy, so its X-Forwarded-For is believed.
-    // A hop count is valid at run time (proxy-addr) though Fastify's types omit numbers.
-    trustProxy: (config.socket && config.trustProxy === 'loopback' ? true : config.trustProxy) as
-      | boolean
-      | string,
+    trustProxy: trust,
     return503OnClosing: true,
     // A request id from the client is not trusted into our logs.
     requestIdHeader: false,
@@ -129,6 +136,12 @@ export async function buildApp(
 
   for (const method of WEBDAV_METHODS)
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+
+  app.decorate('fastPath', fast);
+  app.addHook('preClose', (done) => {
+    fast.close();
+    done();
+  });
 
   if (options.onRoute) {
     const onRoute = options.onRoute;
@@ -151,13 +164,13 @@ export async function buildApp(
   if (perRequestLogger) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.info(
-        {
-          method: request.method,
-          url: maskSecrets(request.url),
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ip: clientAddress(request),
-        },
+        requestLogLine(
+          request.method,
+          request.url,
+          reply.statusCode,
+          reply.elapsedTime,
+          clientAddress(request),
+        ),
         'request',
       );
     });
@@ -187,6 +200,9 @@ export async function buildApp(
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh });
   await app.register(forwardAuthRoutes, {
+    fast,
+    trust,
+    securityHeaders: securityHeaders(config),
     forwardAuth: gh.forwardAuth,
     cookies,
     safeToRedirect: returnTargetChecker(config.issuer, () => gh.forwardAuth.returnDomains()),
@@ -194,7 +210,7 @@ export async function buildApp(
   const oidc = await createOidcState({ gh, cookies });
   app.decorate('oidc', oidc);
   app.addHook('onClose', async () => oidc.close());
-  await app.register(oidcRoutes, { gh, oidc });
+  await app.register(oidcRoutes, { gh, oidc, fast });
   await app.register(apiPlugin, {
     gh,
     routes: API_ROUTES,

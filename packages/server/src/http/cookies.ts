@@ -28,6 +28,29 @@ export function cookiePolicy(config: Config): CookiePolicy {
   };
 }
 
+/**
+ * One cookie from a Cookie header, for code that runs before Fastify's cookie parser: the
+ * first of that name wins (as in the parser), and a value that is not valid percent-encoding
+ * is returned as it came.
+ */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i <= 0 || part.slice(0, i).trim() !== name) continue;
+    let value = part.slice(i + 1).trim();
+    if (value.length > 1 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
+    if (!value.includes('%')) return value;
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
 export function setSessionCookie(reply: FastifyReply, policy: CookiePolicy, token: string) {
   reply.setCookie(policy.session, token, {
     path: '/',

@@ -6,10 +6,14 @@
 // they get a 302 to the login page. NGINX's auth_request only understands 2xx, 401 and 403,
 // so it gets the 401 with the login URL in Location, which its error_page turns into a 302.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { ForwardAuth } from '../forwardauth/forward-auth.ts';
 import { isNavigation, parseOriginalRequest } from '../forwardauth/original-request.ts';
-import type { CookiePolicy } from './cookies.ts';
+import { type ProxyTrust, rawClientAddress } from './client-address.ts';
+import { type CookiePolicy, readCookie } from './cookies.ts';
+import { answerFailure, type FastPath } from './fast-path.ts';
+import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 /** WebDAV clients behind NGINX: its auth_request keeps the original method. */
@@ -33,62 +37,106 @@ declare module 'fastify' {
   }
 }
 
+export interface ForwardAuthOptions {
+  forwardAuth: ForwardAuth;
+  cookies: CookiePolicy;
+  safeToRedirect: (url: string) => boolean;
+  trust: ProxyTrust;
+  securityHeaders: Readonly<Record<string, string>>;
+}
+
+/** `?rule=<name>`: absent, or one well-formed name (null when it is neither). */
+function ruleParam(url: string): { name: string | null } | null {
+  const q = url.indexOf('?');
+  if (q === -1) return { name: null };
+  const values = new URLSearchParams(url.slice(q + 1)).getAll('rule');
+  const [name] = values;
+  if (name === undefined) return { name: null };
+  if (values.length > 1 || !RULE_NAME.test(name)) return null;
+  return { name };
+}
+
+/**
+ * The check itself, on node's request and response: the fast path calls it before Fastify,
+ * and the Fastify route (for inject() and unusual URLs) hands it the raw request too.
+ */
+export function forwardAuthHandler(opts: ForwardAuthOptions) {
+  const { forwardAuth, cookies, safeToRedirect, trust } = opts;
+  const base: OutgoingHttpHeaders = {
+    ...opts.securityHeaders,
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'cache-control': 'no-store',
+    'content-type': TEXT,
+  };
+
+  function answer(
+    res: ServerResponse,
+    status: number,
+    text: string,
+    extra?: Readonly<Record<string, string>>,
+  ) {
+    res.writeHead(status, {
+      ...base,
+      ...extra,
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // NGINX keeps the original method (and drops the body); no body is ever read here.
+    req.resume();
+    const headers = req.headers;
+    const method = req.method ?? 'GET';
+    const parsed = parseOriginalRequest(headers, method, forwardAuth.originalUrlHeader());
+    if (!parsed.ok) return answer(res, 400, `Bad forward-auth request: ${parsed.message}.\n`);
+    const rule = ruleParam(req.url ?? '');
+    if (!rule) return answer(res, 400, 'Bad forward-auth request: ?rule= must name one rule.\n');
+    const original = parsed.value;
+    const verdict = await forwardAuth.verify({
+      original,
+      sessionToken: readCookie(headers.cookie, cookies.session),
+      authorization: headers.authorization,
+      ruleName: rule.name,
+      address: rawClientAddress(req, trust),
+    });
+    if (verdict.status === 200) return answer(res, 200, 'ok\n', verdict.headers ?? undefined);
+    if (verdict.status === 403) return answer(res, 403, `Forbidden: ${verdict.reason}.\n`);
+
+    const navigation = !verdict.credentialTried && isNavigation(headers, original.method);
+    if (navigation && safeToRedirect(original.url)) {
+      const location = forwardAuth.loginLocation(original.url);
+      if (original.style === 'forwarded') return answer(res, 302, '', { location });
+      return answer(res, 401, `Unauthorized: ${verdict.reason}.\n`, { location });
+    }
+    // Command-line and WebDAV clients send a token only after a challenge; browsers (which
+    // all send Sec-Fetch-Mode) get no challenge, so they show no password dialog.
+    const challenge = verdict.credentialTried || headers['sec-fetch-mode'] === undefined;
+    return answer(
+      res,
+      401,
+      `Unauthorized: ${verdict.reason}.\n`,
+      challenge ? { 'www-authenticate': 'Basic realm="Gatehouse", charset="UTF-8"' } : undefined,
+    );
+  };
+}
+
 export async function forwardAuthRoutes(
   app: FastifyInstance,
-  opts: {
-    forwardAuth: ForwardAuth;
-    cookies: CookiePolicy;
-    safeToRedirect: (url: string) => boolean;
-  },
+  opts: ForwardAuthOptions & { fast: FastPath },
 ) {
-  const { forwardAuth, cookies, safeToRedirect } = opts;
+  const handler = forwardAuthHandler(opts);
+  opts.fast.add('/auth/verify', handler);
 
-  // NGINX keeps the original method (and drops the body); no body is ever read here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => {
     payload.resume();
     done(null, undefined);
   });
-
-  function answer(reply: FastifyReply, status: number, text: string) {
-    return reply.code(status).header('cache-control', 'no-store').type(TEXT).send(text);
-  }
-
-  async function handler(request: FastifyRequest, reply: FastifyReply) {
-    const headers = request.headers;
-    const parsed = parseOriginalRequest(headers, request.method, forwardAuth.originalUrlHeader());
-    if (!parsed.ok) return answer(reply, 400, `Bad forward-auth request: ${parsed.message}.\n`);
-    const query = request.query as Record<string, unknown>;
-    const rule = query.rule;
-    if (rule !== undefined && (typeof rule !== 'string' || !RULE_NAME.test(rule)))
-      return answer(reply, 400, 'Bad forward-auth request: ?rule= must name one rule.\n');
-    const original = parsed.value;
-    const authorization = headers.authorization;
-    const verdict = await forwardAuth.verify({
-      original,
-      sessionToken: request.cookies[cookies.session],
-      authorization: typeof authorization === 'string' ? authorization : undefined,
-      ruleName: typeof rule === 'string' ? rule : null,
-      address: request.ip,
-    });
-    if (verdict.status === 200) {
-      if (verdict.headers) reply.headers(verdict.headers);
-      return answer(reply, 200, 'ok\n');
-    }
-    if (verdict.status === 403) return answer(reply, 403, `Forbidden: ${verdict.reason}.\n`);
-
-    const navigation = !verdict.credentialTried && isNavigation(headers, original.method);
-    if (navigation && safeToRedirect(original.url)) {
-      const location = forwardAuth.loginLocation(original.url);
-      if (original.style === 'forwarded') return reply.redirect(location, 302);
-      reply.header('location', location);
-    } else if (verdict.credentialTried || headers['sec-fetch-mode'] === undefined) {
-      // Command-line and WebDAV clients send a token only after a challenge; browsers (which
-      // all send Sec-Fetch-Mode) get no challenge, so they show no password dialog.
-      reply.header('www-authenticate', 'Basic realm="Gatehouse", charset="UTF-8"');
-    }
-    return answer(reply, 401, `Unauthorized: ${verdict.reason}.\n`);
-  }
-
-  app.all('/auth/verify', { config: { session: false } }, handler);
+  app.all('/auth/verify', { config: { session: false } }, async (request, reply) => {
+    reply.hijack();
+    await handler(request.raw, reply.raw).catch((err) =>
+      answerFailure(reply.raw, err, request.log),
+    );
+  });
 }

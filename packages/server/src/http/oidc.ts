@@ -22,10 +22,16 @@ import {
 } from '../oidc/provider.ts';
 import { oidcConsents } from '../oidc/tables.ts';
 import { clientAddress } from './client-address.ts';
-import type { CookiePolicy } from './cookies.ts';
+import { type CookiePolicy, readCookie } from './cookies.ts';
 import { HttpError } from './errors.ts';
+import { answerFailure, type FastPath } from './fast-path.ts';
 import { formField, sendPage } from './form.ts';
-import { allowFormRedirects } from './security.ts';
+import {
+  allowFormRedirects,
+  CONTENT_SECURITY_POLICY,
+  cspWithFormAction,
+  securityHeaders,
+} from './security.ts';
 import { viewUser } from './view-user.ts';
 import {
   consentPage,
@@ -47,16 +53,6 @@ interface Published {
 function publish(value: unknown): Published {
   const body = JSON.stringify(value);
   return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name)
-      return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
 }
 
 export interface OidcOptions {
@@ -285,32 +281,83 @@ async function authenticatePostedClient(gh: Gatehouse, clientId: string, secret:
 /** Seconds since the epoch, as OIDC counts auth_time. */
 const epoch = (ms: number) => Math.floor(ms / 1000);
 
-export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oidc: OidcState }) {
-  const { gh, oidc } = opts;
-  const { state } = oidc;
+/**
+ * The provider's pages (logout confirmation, device code entry, errors, the form_post
+ * auto-submit) send the member's browser on to a service, so their forms may lead anywhere;
+ * `script-src` is there for oidc-provider to add the hash of its one inline script to.
+ */
+const PROVIDER_POLICY = `${cspWithFormAction(['https:', 'http:'])}; script-src 'self'`;
 
-  function sendPublished(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    doc: Published,
-    maxAge: number,
-  ) {
-    reply
-      .header('etag', doc.etag)
-      .header('cache-control', `public, max-age=${maxAge}`)
-      .header('access-control-allow-origin', '*')
-      .type('application/json; charset=utf-8');
-    if (request.headers['if-none-match'] === doc.etag) return reply.code(304).send();
-    return reply.send(doc.body);
+/** Endpoints only programs call, answered before Fastify (see fast-path.ts). */
+const MACHINE_ENDPOINTS = [
+  ROUTES.token,
+  ROUTES.userinfo,
+  ROUTES.revocation,
+  ROUTES.pushed_authorization_request,
+  ROUTES.device_authorization,
+  ROUTES.registration,
+];
+
+export async function oidcRoutes(
+  app: FastifyInstance,
+  opts: { gh: Gatehouse; oidc: OidcState; fast: FastPath },
+) {
+  const { gh, oidc, fast } = opts;
+  const { state } = oidc;
+  const headers = securityHeaders(gh.config);
+  const headerList = Object.entries(headers);
+  // Discovery and the JWKS: fetched by services' libraries and by browsers' scripts.
+  const publishedHeaders = {
+    ...headers,
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    // Short enough that a relying party sees the next key well before a rotation promotes it.
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+    'content-type': 'application/json; charset=utf-8',
+  };
+
+  function published(doc: () => Published) {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const { body, etag } = doc();
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { ...publishedHeaders, etag });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...publishedHeaders, etag, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
   }
 
-  app.get('/.well-known/openid-configuration', (request, reply) =>
-    sendPublished(request, reply, state.discovery, 300),
-  );
-  // Short enough that a relying party sees the next key well before a rotation promotes it.
-  app.get(`${OIDC_PREFIX}/jwks`, (request, reply) =>
-    sendPublished(request, reply, state.jwks, 300),
-  );
+  /** Everything the provider answers gets Gatehouse's security headers first. */
+  function provider(req: IncomingMessage, res: ServerResponse) {
+    for (const [name, value] of headerList) res.setHeader(name, value);
+    res.setHeader('content-security-policy', PROVIDER_POLICY);
+    res.setHeader('cache-control', 'no-store');
+    state.handle(req, res);
+  }
+
+  /** A Fastify route answered by a raw handler: the same answer whichever way it came in. */
+  function raw(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+    return (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      try {
+        handler(request.raw, reply.raw);
+      } catch (err) {
+        answerFailure(reply.raw, err, request.log);
+      }
+    };
+  }
+
+  for (const [path, doc] of [
+    ['/.well-known/openid-configuration', () => state.discovery],
+    [`${OIDC_PREFIX}/jwks`, () => state.jwks],
+  ] as const) {
+    const handler = published(doc);
+    fast.add(path, handler, ['GET', 'HEAD']);
+    app.get(path, { config: { session: false } }, raw(handler));
+  }
+  for (const path of MACHINE_ENDPOINTS) fast.add(path, provider);
 
   // Introspection (RFC 7662) also answers for Gatehouse API tokens, which the provider does not
   // know; every other token goes on to the provider with the body already parsed.
@@ -318,9 +365,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
     const token = formField(request.body, 'token');
     if (!token.startsWith('gth_api_')) {
       (request.raw as typeof request.raw & { body?: unknown }).body = request.body;
-      reply.hijack();
-      state.handle(request.raw, reply.raw);
-      return reply;
+      return raw(provider)(request, reply);
     }
     reply.header('cache-control', 'no-store');
     const basic = request.headers.authorization;
@@ -363,10 +408,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
   await app.register(async (mounted) => {
     mounted.removeAllContentTypeParsers();
     mounted.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    mounted.all(`${OIDC_PREFIX}/*`, (request, reply) => {
-      reply.hijack();
-      state.handle(request.raw, reply.raw);
-    });
+    mounted.all(`${OIDC_PREFIX}/*`, { config: { session: false } }, raw(provider));
   });
 
   /** The interaction the browser's cookie points at, or a page saying the link has expired. */

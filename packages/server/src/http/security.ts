@@ -36,6 +36,21 @@ export function allowFormRedirects(reply: FastifyReply) {
   reply.header('content-security-policy', FORM_REDIRECTS_POLICY);
 }
 
+/** The headers every response carries, whatever answers it (Fastify or the fast path). */
+export function securityHeaders(config: Pick<Config, 'issuer'>): Readonly<Record<string, string>> {
+  return Object.freeze({
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
+    ...(config.issuer.startsWith('https:')
+      ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' }
+      : {}),
+  });
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The CSRF token for forms rendered in this response; minted on first use. */
@@ -55,7 +70,6 @@ function sameBytes(a: string, b: string): boolean {
 export const securityPlugin = fp(
   async (app: FastifyInstance, opts: { config: Config; cookies: CookiePolicy }) => {
     const { config, cookies } = opts;
-    const https = config.issuer.startsWith('https:');
     const origin = new URL(config.issuer).origin;
 
     app.decorateRequest('csrfMinted', null);
@@ -66,15 +80,7 @@ export const securityPlugin = fp(
       return this.csrfMinted;
     });
 
-    const headers: Record<string, string> = {
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-resource-policy': 'same-origin',
-      'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
-      ...(https ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
-    };
+    const headers = securityHeaders(config);
 
     // One synchronous hook on every response (it runs on the hot path): the fixed headers, and
     // the CSRF cookie when this response's page minted a token.
