@@ -197,6 +197,9 @@ describe('/auth/verify for a signed-in member', () => {
       await forwarded('print.example.org', '/queue', { cookie }),
     ]) {
       expect(res.statusCode).toBe(200);
+      // Empty, so NGINX can keep its connection open (see the NGINX test in test/browser).
+      expect(res.body).toBe('');
+      expect(res.headers['content-length']).toBe('0');
       expect(res.headers['remote-user']).toBe('alice');
       expect(res.headers['remote-email']).toBe('alice@example.org');
       // UTF-8 bytes on the wire; inject reads them back as latin1.

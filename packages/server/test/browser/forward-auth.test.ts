@@ -31,6 +31,8 @@ import { launchBrowser, newContext, type ServedGatehouse, serveTestGatehouse } f
 const PASSWORD = 'correct horse battery staple';
 const WIKI = 'wiki.gatehouse.test';
 const PRINT = 'print.gatehouse.test';
+/** Like WIKI, but NGINX reaches Gatehouse through an upstream block with keepalive. */
+const KEEP = 'keep.gatehouse.test';
 const forwardAuth = parseForwardAuth(
   {
     domains: ['gatehouse.test'],
@@ -60,10 +62,16 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   const local = (app: TestGatehouse['app']) =>
     `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  nginx = await startNginx([
-    { serverName: WIKI, gatehouse: local(a.app), upstream: upstream.url },
-    { serverName: PRINT, gatehouse: local(b.app), upstream: upstream.url },
-  ]);
+  nginx = await startNginx(
+    [
+      { serverName: WIKI, gatehouse: local(a.app), upstream: upstream.url },
+      { serverName: PRINT, gatehouse: local(b.app), upstream: upstream.url },
+      { serverName: KEEP, gatehouse: 'http://gatehouse_a', upstream: upstream.url },
+    ],
+    {
+      extra: `upstream gatehouse_a { server ${new URL(local(a.app)).host}; keepalive 8; }`,
+    },
+  );
   browser = await launchBrowser({ args: ['--host-resolver-rules=MAP *.gatehouse.test 127.0.0.1'] });
   for (const username of ['alice', 'bob'])
     await a.gh.accounts.create({
@@ -132,6 +140,24 @@ describe('NGINX auth_request in front of two services', () => {
     expect(lastSeen().headers['remote-name']).toBe('Alice Example');
     // Gatehouse's own cookie still reaches the service: the snippet does not strip it.
     expect(lastSeen().headers.cookie).toContain('gatehouse_session=');
+  });
+
+  it('keeps its connection to Gatehouse open across requests (upstream keepalive)', async () => {
+    // NGINX can reuse the connection only when the auth answer has no body; otherwise every
+    // proxied request would open a new connection to Gatehouse.
+    const cookie = await sessionCookie('alice');
+    let opened = 0;
+    const count = () => opened++;
+    a.app.server.on('connection', count);
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect((await ask(KEEP, `/page/${i}`, { cookie })).status).toBe(200);
+      }
+    } finally {
+      a.app.server.off('connection', count);
+    }
+    expect(lastSeen().headers['remote-user']).toBe('alice');
+    expect(opened).toBeLessThanOrEqual(2);
   });
 
   it('sends browsers to the login page and gives scripts a 401 with a challenge', async () => {
