@@ -167,6 +167,8 @@ export async function createOidcState(opts: OidcOptions) {
     if (!session) return;
     const accountId = session.accountId;
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+      // Tokens first: a client acting on the logout token finds them already dead.
+      if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
       const client = await provider.Client.find(clientId).catch(() => undefined);
       if (accountId && client?.backchannelLogoutUri) {
         await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
@@ -175,7 +177,6 @@ export async function createOidcState(opts: OidcOptions) {
             gh.logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
           );
       }
-      if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
     }
     await session.destroy();
     if (accountId) await gh.events.emit({ type: 'oidc.session_ended', userId: accountId });
