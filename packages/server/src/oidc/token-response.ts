@@ -6,6 +6,8 @@
 // 2. Before the provider sees an authorization request (GET or POST /oidc/auth, or a pushed
 //    one at /oidc/request) asking for `token` from a client registered for it, the request
 //    becomes `id_token token` with `openid` in the scope, a nonce, and a marker parameter.
+//    (The provider serves POST /oidc/auth only with `enableHttpPostMethods`, which needs
+//    SameSite=None cookies; Gatehouse leaves it off, so today that POST answers 404.)
 // 3. The marker is a registered extra parameter whose validator lets it through only on such
 //    a request from such a client, so no client can send it to change its own responses.
 // 4. When the provider answers a marked request, the ID token is taken out of the response
