@@ -20,6 +20,15 @@ describe('normaliseClient', () => {
     expect(n.grantTypes).toEqual(['authorization_code', 'refresh_token', 'implicit']);
   });
 
+  it('accepts token alone (OAuth 2.0 implicit, no ID token) and gives it the implicit grant', () => {
+    const n = normaliseClient({ ...web, responseTypes: ['token'] });
+    expect(n.responseTypes).toEqual(['token']);
+    expect(n.grantTypes).toEqual(['implicit']);
+    expect(n.scopes).toContain('openid');
+    const both = normaliseClient({ ...web, responseTypes: ['token', 'code'] });
+    expect(both.grantTypes).toEqual(['authorization_code', 'refresh_token', 'implicit']);
+  });
+
   it('accepts device_code as the short name of the device grant, and public clients use none', () => {
     const n = normaliseClient({ name: 'CLI', public: true, grantTypes: ['device_code'] });
     expect(n.grantTypes).toEqual([DEVICE_CODE_GRANT]);
@@ -32,7 +41,12 @@ describe('normaliseClient', () => {
       { name: 'x', public: true, grantTypes: ['client_credentials'] },
       'a public client has no secret',
     ],
-    ['token alone', { ...web, responseTypes: ['token'] }, 'response type "token" alone'],
+    [
+      'token on a loopback web client',
+      { name: 'x', responseTypes: ['token'], redirectUris: ['http://127.0.0.1/cb'] },
+      'needs https redirect URIs',
+    ],
+    ['response type none', { ...web, responseTypes: ['none'] }, 'response type "none"'],
     ['a fragment', { name: 'x', redirectUris: ['https://a.example.org/cb#x'] }, 'fragment'],
     [
       'no redirect URI',

@@ -29,11 +29,15 @@ export const GRANT_TYPES = [
 export const RESPONSE_TYPES = [
   'code',
   'id_token',
+  'token',
   'id_token token',
   'code id_token',
   'code token',
   'code id_token token',
 ] as const;
+/** Said wherever a client is registered for `token` alone: allowed, and not recommended. */
+export const TOKEN_RESPONSE_NOTE =
+  'response type "token" hands the access token to the browser in the redirect, where history, logs and other scripts can read it; RFC 9700 §2.1.2 advises against it. "code" with PKCE is the better choice where the service can use it';
 export const SCOPES = ['openid', 'profile', 'email', 'groups', 'offline_access'] as const;
 export const AUTH_METHODS = [
   'client_secret_basic',
@@ -212,11 +216,6 @@ export function normaliseClient(
   const responseTypes = (input.responseTypes ?? []).map((t) => {
     if (typeof t !== 'string') return invalid('response types must be text');
     const n = normaliseResponseType(t);
-    if (n === 'token') {
-      return invalid(
-        'response type "token" alone (OAuth 2.0 implicit without an ID token) is not supported: it leaks access tokens through the browser (RFC 9700 §2.1.2); use "code" with PKCE, or "id_token token"',
-      );
-    }
     if (n === 'none') return invalid('response type "none" is not supported');
     return n;
   });

@@ -10,6 +10,7 @@ import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import inject from 'light-my-request';
 import type Provider from 'oidc-provider';
+import { RESPONSE_TYPES } from '../clients/clients.ts';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import {
@@ -21,6 +22,7 @@ import {
   ROUTES,
 } from '../oidc/provider.ts';
 import { oidcConsents } from '../oidc/tables.ts';
+import { withTokenResponseType } from '../oidc/token-response.ts';
 import { clientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
 import { HttpError } from './errors.ts';
@@ -114,7 +116,18 @@ export async function createOidcState(opts: OidcOptions) {
     const built = createProvider(gh, keys, hooks);
     wireProvider(built.provider);
     const issuer = new URL(gh.config.issuer);
-    const handle = built.provider.callback() as (req: IncomingMessage, res: ServerResponse) => void;
+    // Every request goes through the `token` response type's rewrite, whichever way it arrives.
+    const handle = withTokenResponseType(
+      built.provider.callback() as (req: IncomingMessage, res: ServerResponse) => void,
+      {
+        clientRow: built.clientRow,
+        onError: (err) => gh.logger.error({ err }, 'OIDC request failed'),
+        routes: {
+          authorization: ROUTES.authorization,
+          pushed: ROUTES.pushed_authorization_request,
+        },
+      },
+    ) as (req: IncomingMessage, res: ServerResponse) => void;
     const res = await inject(handle as never, {
       method: 'GET',
       url: '/.well-known/openid-configuration',
@@ -123,6 +136,8 @@ export async function createOidcState(opts: OidcOptions) {
     if (res.statusCode !== 200)
       throw new Error(`the provider's discovery answered ${res.statusCode}`);
     const discovery = JSON.parse(res.body) as Record<string, unknown>;
+    // The provider cannot list `token`, which Gatehouse runs on top of it (token-response.ts).
+    discovery.response_types_supported = [...RESPONSE_TYPES, 'none'];
     state.current = built;
     state.handle = handle;
     state.discovery = publish(discovery);
@@ -148,6 +163,8 @@ export async function createOidcState(opts: OidcOptions) {
     if (!session) return;
     const accountId = session.accountId;
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+      // Tokens first: a client acting on the logout token finds them already dead.
+      if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
       const client = await provider.Client.find(clientId).catch(() => undefined);
       if (accountId && client?.backchannelLogoutUri) {
         await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
@@ -156,7 +173,6 @@ export async function createOidcState(opts: OidcOptions) {
             gh.logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
           );
       }
-      if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
     }
     await session.destroy();
     if (accountId) await gh.events.emit({ type: 'oidc.session_ended', userId: accountId });

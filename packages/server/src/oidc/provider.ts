@@ -22,6 +22,7 @@ import type { Gatehouse } from '../gatehouse.ts';
 import { createLru } from '../store/lru.ts';
 import { adapterFactory } from './adapter.ts';
 import { oidcConsents } from './tables.ts';
+import { answerTokenOnly, providerResponseTypes, tokenMarkerParam } from './token-response.ts';
 
 export const OIDC_PREFIX = '/oidc';
 export const ROUTES = {
@@ -96,7 +97,8 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     grant_types: row.grantTypes,
-    response_types: row.responseTypes,
+    // `token` alone runs as `id_token token` (token-response.ts).
+    response_types: providerResponseTypes(row.responseTypes),
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     scope: row.scopes.join(' '),
   };
@@ -181,7 +183,8 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     claims: SCOPE_CLAIMS,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    responseTypes: [...RESPONSE_TYPES, 'none'],
+    responseTypes: [...providerResponseTypes(RESPONSE_TYPES), 'none'],
+    extraParams: tokenMarkerParam(clientRow),
     jwks: { keys: keys.provider as never },
     cookies: {
       keys: [gh.secretKey.derive('oidc-cookies').toString('base64url')],
@@ -365,6 +368,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy !== false;
+  provider.on('authorization.success', answerTokenOnly);
   // Secrets are stored hashed: compare a presented secret with the stored hash in constant time.
   const Client = provider.Client as unknown as {
     prototype: { compareClientSecret: (s: string) => Promise<boolean> };

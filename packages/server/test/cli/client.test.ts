@@ -70,6 +70,25 @@ describe(`gatehouse client and keys (${storageMode()})`, { timeout: 180_000 }, (
     );
     expect(hybrid.grant_types).toEqual(['authorization_code', 'refresh_token', 'implicit']);
 
+    // token alone is registered, with a note on stderr that code with PKCE is better.
+    const token = await run([
+      'client',
+      'create',
+      '--name',
+      'Implicit',
+      '--redirect-uri',
+      'https://app.example.org/cb',
+      '--response-type',
+      'token',
+      '--json',
+    ]);
+    expect(token.code).toBe(0);
+    expect(JSON.parse(token.stdout)).toMatchObject({
+      response_types: ['token'],
+      grant_types: ['implicit'],
+    });
+    expect(token.stderr).toContain('RFC 9700');
+
     // Every rule is unit-tested in clients.test.ts; here, how one reaches the operator.
     const res = await run([
       'client',

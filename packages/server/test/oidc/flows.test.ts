@@ -376,6 +376,22 @@ describe('consent', () => {
   });
 });
 
+/** The parameters of a front-channel response, whichever the mode it came back in. */
+function responseParams(landed: string, mode: string, receivedBefore: number) {
+  if (mode === 'form_post') {
+    const post = rp.received.slice(receivedBefore).find((r) => r.method === 'POST');
+    return new URLSearchParams(post!.body);
+  }
+  const url = new URL(landed);
+  return mode === 'fragment' ? new URLSearchParams(url.hash.slice(1)) : url.searchParams;
+}
+
+/** Every parameter of where the browser landed, query and fragment alike. */
+function landedParams(landed: string) {
+  const url = new URL(landed);
+  return new URLSearchParams([...url.searchParams, ...new URLSearchParams(url.hash.slice(1))]);
+}
+
 describe('response types and modes', () => {
   const cases: Array<{ type: string; mode: 'fragment' | 'form_post' | 'query' }> = [
     { type: 'id_token', mode: 'fragment' },
@@ -406,15 +422,7 @@ describe('response types and modes', () => {
       });
       const before = rp.received.length;
       const landed = await authorize(p, url.href, rp.origin);
-      let params: URLSearchParams;
-      if (mode === 'form_post') {
-        const post = rp.received.slice(before).find((r) => r.method === 'POST');
-        params = new URLSearchParams(post!.body);
-      } else if (mode === 'fragment') {
-        params = new URLSearchParams(new URL(landed).hash.slice(1));
-      } else {
-        params = new URL(landed).searchParams;
-      }
+      const params = responseParams(landed, mode, before);
       expect(params.get('state')).toBe(state);
       const idToken = params.get('id_token');
       const accessToken = params.get('access_token');
@@ -434,6 +442,131 @@ describe('response types and modes', () => {
       }
     });
   }
+
+  describe('token alone: an access token and no ID token', () => {
+    // A loopback relying party: token-returning response types need a native client.
+    const registerFor = (responseTypes: string[]) =>
+      register({ responseTypes, applicationType: 'native' });
+    const redirect_uri = () => `${rp.origin}/cb`;
+
+    /** The tokens of a `token` response: an access token for userinfo, iss, no ID token. */
+    async function expectTokenOnly(
+      config: oidc.Configuration,
+      params: URLSearchParams,
+      state: string,
+      scope: string[],
+    ) {
+      expect(params.get('error')).toBeNull();
+      expect(params.get('state')).toBe(state);
+      expect(params.get('iss')).toBe(served.baseUrl);
+      expect(params.get('id_token')).toBeNull();
+      expect(params.get('code')).toBeNull();
+      expect(params.get('token_type')).toBe('Bearer');
+      expect(params.get('scope')?.split(' ').sort()).toEqual(scope);
+      const info = await oidc.fetchUserInfo(config, params.get('access_token')!, aliceId);
+      expect(info.sub).toBe(aliceId);
+      return info;
+    }
+
+    for (const mode of ['fragment', 'form_post'] as const) {
+      it(`token with ${mode}`, async () => {
+        const { config, client } = await registerFor(['token']);
+        expect(client.grantTypes).toContain('implicit');
+        const p = await page();
+        const state = oidc.randomState();
+        // No openid and no nonce: a plain OAuth 2.0 request. The token's scope gains openid.
+        const url = oidc.buildAuthorizationUrl(config, {
+          redirect_uri: redirect_uri(),
+          response_type: 'token',
+          response_mode: mode,
+          scope: 'profile',
+          state,
+        });
+        const before = rp.received.length;
+        const landed = await authorize(p, url.href, rp.origin);
+        const params = responseParams(landed, mode, before);
+        const info = await expectTokenOnly(config, params, state, ['openid', 'profile']);
+        expect(info.preferred_username).toBe('alice');
+      });
+    }
+
+    it('token pushed first (PAR), with or without response_type beside the request_uri', async () => {
+      const { config } = await registerFor(['token']);
+      const p = await page();
+      for (const outer of [false, true]) {
+        const pushed = await oidc.buildAuthorizationUrlWithPAR(config, {
+          redirect_uri: redirect_uri(),
+          response_type: 'token',
+          scope: 'openid email',
+          state: `pushed-${outer}`,
+        });
+        expect(pushed.searchParams.get('request_uri')).toMatch(
+          /^urn:ietf:params:oauth:request_uri:/,
+        );
+        // RFC 9126 lets a client repeat parameters outside; the provider wants them to match.
+        if (outer) pushed.searchParams.set('response_type', 'token');
+        const landed = await authorize(p, pushed.href, rp.origin);
+        expect(new URL(landed).search).toBe('');
+        await expectTokenOnly(config, responseParams(landed, 'fragment', 0), `pushed-${outer}`, [
+          'email',
+          'openid',
+        ]);
+      }
+    });
+
+    it('is listed in discovery', async () => {
+      const doc = (await (
+        await fetch(`${served.baseUrl}/.well-known/openid-configuration`)
+      ).json()) as { response_types_supported: string[] };
+      expect(doc.response_types_supported).toContain('token');
+      expect(doc.response_types_supported).toContain('id_token token');
+    });
+
+    it('is refused in query mode, and to clients not registered for it', async () => {
+      const refusal = async (config: oidc.Configuration, params: Record<string, string>) => {
+        const p = await page();
+        await p.goto(
+          oidc.buildAuthorizationUrl(config, {
+            redirect_uri: redirect_uri(),
+            scope: 'openid',
+            nonce: 'n',
+            state: 's',
+            ...params,
+          }).href,
+        );
+        const landed = landedParams(p.url());
+        expect(landed.get('access_token')).toBeNull();
+        expect(landed.get('id_token')).toBeNull();
+        return landed.get('error');
+      };
+      const tokenOnly = await registerFor(['token']);
+      expect(
+        await refusal(tokenOnly.config, { response_type: 'token', response_mode: 'query' }),
+      ).toBe('invalid_request');
+      // Registered for token, not for id_token token: no ID tokens through the rewrite's door.
+      expect(await refusal(tokenOnly.config, { response_type: 'id_token token' })).toBe(
+        'invalid_request',
+      );
+      // A signed request object cannot be rewritten, and Gatehouse takes none.
+      expect(
+        await refusal(tokenOnly.config, {
+          response_type: 'token',
+          request: 'eyJhbGciOiJub25lIn0.eyJyZXNwb25zZV90eXBlIjoidG9rZW4ifQ.',
+        }),
+      ).toBe('request_not_supported');
+      const withIdToken = await registerFor(['id_token token']);
+      expect(await refusal(withIdToken.config, { response_type: 'token' })).toBe(
+        'unsupported_response_type',
+      );
+      // The marker is Gatehouse's: a client sending it does not turn its response into token.
+      expect(
+        await refusal(withIdToken.config, {
+          response_type: 'id_token token',
+          gatehouse_response_type: 'token',
+        }),
+      ).toBe('invalid_request');
+    });
+  });
 
   it('ES256 and EdDSA ID tokens for clients registered for them', async () => {
     for (const alg of ['ES256', 'EdDSA']) {
@@ -673,6 +806,30 @@ describe('hostile and malformed input', () => {
     );
     expect(badClient.status).toBe(400);
     expect(await badClient.text()).not.toContain('<script>');
+  });
+
+  it('a pushed request body over 56 KiB is refused, whether its length is declared or not', async () => {
+    const { client, secret } = await register({
+      responseTypes: ['token'],
+      applicationType: 'native',
+    });
+    const big = `client_id=${client.clientId}&response_type=token&x=${'a'.repeat(60 * 1024)}`;
+    const push = (body: RequestInit['body']) =>
+      fetch(`${served.baseUrl}/oidc/request`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    for (const res of [await push(big), await push(new Blob([big]).stream())]) {
+      expect(res.status).toBe(400);
+      const answer = (await res.json()) as { error: string; error_description: string };
+      expect(answer.error).toBe('invalid_request');
+      expect(answer.error_description).not.toMatch(/at \w+ \(|node_modules/);
+    }
   });
 
   it('discovery and JWKS are served with ETag and Cache-Control, and 304 when unchanged', async () => {

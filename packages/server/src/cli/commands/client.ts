@@ -1,6 +1,11 @@
 // `gatehouse client …`: the OIDC client registry from the command line.
 
-import { type Client, type ClientInput, clientJson } from '../../clients/clients.ts';
+import {
+  type Client,
+  type ClientInput,
+  clientJson,
+  TOKEN_RESPONSE_NOTE,
+} from '../../clients/clients.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
 import { withGatehouse } from '../context.ts';
 import type { Command } from '../main.ts';
@@ -31,8 +36,9 @@ const SETTINGS_HELP = `  --name N                       shown on the consent pag
   --public                       no secret (single-page and native apps); PKCE S256 required
   --grant-type T                 authorization_code, refresh_token, client_credentials,
                                  implicit, device_code (repeatable)
-  --response-type T              code, id_token, "id_token token", "code id_token",
-                                 "code token", "code id_token token" (repeatable)
+  --response-type T              code, id_token, token, "id_token token", "code id_token",
+                                 "code token", "code id_token token" (repeatable);
+                                 token alone is allowed but discouraged (RFC 9700 §2.1.2)
   --scope S                      allowed scopes: openid profile email groups offline_access
   --first-party                  trusted: members are not asked for consent
   --logo-uri URL                 logo for the consent page and the portal tile
@@ -99,6 +105,11 @@ function describeClient(c: Client): string {
   return rows.map(([k, v]) => `  ${k.padEnd(16)}${v}`).join('\n');
 }
 
+/** A note on stderr (so --json stays one document) when the client uses `token` alone. */
+function noteTokenResponse(io: Io, c: Client) {
+  if (c.responseTypes.includes('token')) io.err(`note: ${TOKEN_RESPONSE_NOTE}`);
+}
+
 function printSecret(io: Io, secret: string | null) {
   if (!secret) return;
   io.out(
@@ -145,6 +156,7 @@ ${SETTINGS_HELP}
         target: `client:${client.clientId}`,
         details: { via: 'cli' },
       });
+      noteTokenResponse(io, client);
       if (values.json) io.out(JSON.stringify({ ...clientJson(client), client_secret: secret }));
       else {
         io.out(`Registered ${client.name}.\n\n${describeClient(client)}`);
@@ -212,6 +224,7 @@ ${SETTINGS_HELP}`,
         target: `client:${client.clientId}`,
         details: { via: 'cli' },
       });
+      if (patch.responseTypes) noteTokenResponse(io, client);
       io.out(
         values.json
           ? JSON.stringify(clientJson(client))

@@ -114,7 +114,7 @@ export const createClient = defineRoute({
   path: '/api/v1/admin/clients',
   summary: 'Register an OIDC client',
   description:
-    'What a choice implies is derived (token-returning response types add the implicit grant; code flows get refresh tokens). `client_secret` is returned only here; Gatehouse keeps its hash.',
+    'What a choice implies is derived (token-returning response types add the implicit grant; code flows get refresh tokens). The response type `token` alone is accepted but discouraged (RFC 9700 §2.1.2); `code` with PKCE is better. `client_secret` is returned only here; Gatehouse keeps its hash.',
   tags: TAGS,
   scope: ADMIN_SCOPE,
   idempotent: true,
