@@ -121,7 +121,7 @@ export async function createOidcState(opts: OidcOptions) {
       built.provider.callback() as (req: IncomingMessage, res: ServerResponse) => void,
       {
         clientRow: built.clientRow,
-        onError: (err) => gh.logger.error({ err }, 'OIDC request failed'),
+        failed: (res, err) => answerFailure(res, err, gh.logger),
         routes: {
           authorization: ROUTES.authorization,
           pushed: ROUTES.pushed_authorization_request,

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import inject from 'light-my-request';
 import { describe, expect, it } from 'vitest';
 import type { ClientRow } from '../clients/clients.ts';
+import { answerFailure } from '../http/fast-path.ts';
 import {
   FORM_BODY_LIMIT,
   providerResponseTypes,
@@ -35,7 +36,7 @@ function harness(options: { failLookup?: boolean } = {}) {
       if (options.failLookup) throw new Error('database unavailable');
       return rows[clientId] ? ({ responseTypes: rows[clientId] } as ClientRow) : null;
     },
-    onError: (err) => errors.push(err),
+    failed: (res, err) => answerFailure(res, err, { error: (e: unknown) => errors.push(e) }),
     routes: { authorization: '/oidc/auth', pushed: '/oidc/request' },
   });
   return { handle: handle as never, seen, errors };

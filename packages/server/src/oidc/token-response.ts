@@ -139,11 +139,12 @@ export function withTokenResponseType(
   handle: Handle,
   deps: {
     clientRow: ClientRowOf;
-    onError: (err: unknown) => void;
+    /** Logs a failure and answers 500 (the HTTP layer's one way of doing so). */
+    failed: (res: ServerResponse, err: unknown) => void;
     routes: { authorization: string; pushed: string };
   },
 ): Handle {
-  const { clientRow, routes } = deps;
+  const { clientRow, routes, failed } = deps;
   const registeredForToken = async (clientId: string | null) =>
     clientId !== null && (await clientRow(clientId))?.responseTypes.includes('token') === true;
 
@@ -184,17 +185,6 @@ export function withTokenResponseType(
       req.body = params;
     }
     return handle(req, res);
-  }
-
-  function failed(res: ServerResponse, err: unknown) {
-    deps.onError(err);
-    if (res.headersSent) return res.destroy();
-    res
-      .writeHead(500, {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-      })
-      .end(JSON.stringify({ error: 'server_error', error_description: 'something went wrong' }));
   }
 
   return (req, res) => {
