@@ -25,6 +25,7 @@ import { clientAddress } from './client-address.ts';
 import type { CookiePolicy } from './cookies.ts';
 import { HttpError } from './errors.ts';
 import { formField, sendPage } from './form.ts';
+import { createUserCodeGuard } from './oidc-device.ts';
 import { allowFormRedirects } from './security.ts';
 import { viewUser } from './view-user.ts';
 import {
@@ -74,6 +75,7 @@ export interface OidcOptions {
  */
 export async function createOidcState(opts: OidcOptions) {
   const { gh, cookies } = opts;
+  const userCodes = createUserCodeGuard(gh.throttle);
   const hooks: OidcHooks = {
     groupsOf: opts.groupsOf ?? ((userId) => gh.access.groupsOf(userId)),
     permissionsOf: opts.permissionsOf ?? ((userId) => gh.access.permissionsOf(userId)),
@@ -87,6 +89,7 @@ export async function createOidcState(opts: OidcOptions) {
       if (!user || user.disabled) return null;
       return session;
     },
+    userCodes,
     pages: {
       error: (out) =>
         messagePage({
@@ -239,6 +242,7 @@ export async function createOidcState(opts: OidcOptions) {
   return {
     state,
     hooks,
+    userCodes,
     endProviderSession,
     reloadKeys,
     close() {
@@ -357,6 +361,22 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; oi
       groups: await oidc.hooks.groupsOf(user.id),
       ...(verified.expiresAt ? { exp: Math.floor(verified.expiresAt / 1000) } : {}),
     };
+  });
+
+  // The device page's code entry: an address that entered too many wrong codes is refused
+  // before the provider looks the code up (oidc-device.ts). The provider still answers, asked
+  // for no code, so the page comes back with a fresh form and the wait.
+  app.post(ROUTES.code_verification, async (request, reply) => {
+    const allowed = await oidc.userCodes.admit(request.raw, clientAddress(request));
+    let body = request.body;
+    if (!allowed && typeof body === 'object' && body !== null) {
+      const { user_code: _withheld, ...rest } = body as Record<string, unknown>;
+      body = rest;
+    }
+    (request.raw as typeof request.raw & { body?: unknown }).body = body;
+    reply.hijack();
+    state.handle(request.raw, reply.raw);
+    return reply;
   });
 
   // Everything else under /oidc/ is the provider's. The body is left for the provider to read.
