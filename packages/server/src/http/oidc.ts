@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import inject from 'light-my-request';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import {
@@ -101,7 +101,7 @@ export async function createOidcState(opts: OidcOptions) {
           action: { href: '/', label: 'Go to the home page' },
         }).value,
       logout: (form, clientName) => logoutConfirmPage(form, clientName).value,
-      loggedOut: (clientName) => loggedOutPage(clientName).value,
+      loggedOut: (clientName, stillSignedIn) => loggedOutPage(clientName, stillSignedIn).value,
       deviceInput: (form, error) => deviceInputPage(form, error).value,
       deviceConfirm: (form, name, code) => deviceConfirmPage(form, name, code).value,
       deviceDone: (name) => deviceDonePage(name).value,
@@ -139,12 +139,46 @@ export async function createOidcState(opts: OidcOptions) {
 
   function wireProvider(provider: Provider) {
     provider.on('server_error', (_ctx, err) => gh.logger.error({ err }, 'OIDC provider error'));
-    // The provider's own logout (RP-initiated) ends the Gatehouse session in that browser too.
-    provider.on('end_session.success', (ctx) => {
-      hooks
-        .sessionOf(ctx.get('cookie'))
-        .then((session) => (session ? gh.sessions.revoke(session.id) : false))
-        .catch((err) => gh.logger.error({ err }, 'ending the Gatehouse session failed'));
+    provider.use(async (koa, next) => {
+      await next();
+      // Set by the provider for the requests it routed (its documented post-middleware use).
+      const ctx = koa as typeof koa & Partial<KoaContextWithOIDC>;
+      const route = ctx.oidc?.route;
+      if (!route) return;
+      if (route === 'end_session') await askBeforeLogout(ctx as KoaContextWithOIDC);
+      else if (route === 'end_session_confirm')
+        await endGatehouseSession(ctx as KoaContextWithOIDC);
+    });
+  }
+
+  // RP-initiated logout. The provider asks the member to confirm only when it has a session
+  // of its own; without one (signed in at /login, or its session already ended) it signs out
+  // at once, so any page could end the member's Gatehouse session by linking here. With a
+  // Gatehouse session in the browser the member is asked the same question either way.
+  async function askBeforeLogout(ctx: KoaContextWithOIDC) {
+    if (ctx.status !== 200 || ctx.oidc.session?.accountId) return;
+    const secret = ctx.oidc.session?.state?.secret;
+    if (typeof secret !== 'string' || !(await hooks.sessionOf(ctx.get('cookie')))) return;
+    // The form the provider renders for its own confirmation (actions/end_session.js): the
+    // confirmation step checks this anti-forgery secret against the provider session.
+    const action = ctx.oidc.urlFor('end_session_confirm');
+    const form = `<form id="op.logoutForm" method="post" action="${action}"><input type="hidden" name="xsrf" value="${secret}"/></form>`;
+    ctx.type = 'html';
+    ctx.body = hooks.pages.logout(form, ctx.oidc.client?.clientName ?? null);
+  }
+
+  // "Sign out" (logout=yes) ends the Gatehouse session in that browser too, before the browser
+  // is sent on, so the next page already sees it gone. "Stay signed in" signs the member out
+  // of the asking service only, as the provider does, and leaves the Gatehouse session.
+  async function endGatehouseSession(ctx: KoaContextWithOIDC) {
+    if (ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    const session = await hooks.sessionOf(ctx.get('cookie'));
+    if (!session) return;
+    await gh.sessions.revoke(session.id);
+    await gh.audit.record({
+      actorId: session.userId,
+      action: 'session.sign_out',
+      details: { via: 'oidc', ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}) },
     });
   }
 

@@ -88,7 +88,8 @@ export interface OidcHooks {
   pages: {
     error(out: { error?: string; error_description?: string }): string;
     logout(form: string, clientName: string | null): string;
-    loggedOut(clientName: string | null): string;
+    /** After RP-initiated logout; `stillSignedIn`: the browser's Gatehouse session lives on. */
+    loggedOut(clientName: string | null, stillSignedIn: boolean): string;
     deviceInput(form: string, error: string | null): string;
     deviceConfirm(form: string, clientName: string, userCode: string): string;
     deviceDone(clientName: string): string;
@@ -297,8 +298,10 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
           ctx.body = hooks.pages.logout(form, ctx.oidc.client?.clientName ?? null);
         },
         postLogoutSuccessSource: async (ctx) => {
+          // Said from what is true now: "Stay signed in" ends only the asking service's session.
+          const session = await hooks.sessionOf(ctx.get('cookie'));
           ctx.type = 'html';
-          ctx.body = hooks.pages.loggedOut(ctx.oidc.client?.clientName ?? null);
+          ctx.body = hooks.pages.loggedOut(ctx.oidc.client?.clientName ?? null, session !== null);
         },
       },
       registration: {

@@ -3,24 +3,33 @@
 // service from the account page. openid-client is the relying party, Chromium the browser.
 
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientInput } from '../../src/clients/clients.ts';
 import { USER_CODE_GUESSES } from '../../src/http/oidc-device.ts';
 import { createInjectClient } from '../../src/testing/inject-client.ts';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';
-import { type ServedGatehouse, serveTestGatehouse } from '../browser/chromium.ts';
-import { type RelyingPartyServer, startRelyingParty } from './rp.ts';
+import {
+  launchBrowser,
+  newContext,
+  type ServedGatehouse,
+  serveTestGatehouse,
+} from '../browser/chromium.ts';
+import { authorize, type RelyingPartyServer, startRelyingParty } from './rp.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
+let browser: Browser;
 let served: ServedGatehouse;
 let rp: RelyingPartyServer;
+const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   served = await serveTestGatehouse({
     overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent' },
   });
   rp = await startRelyingParty();
+  browser = await launchBrowser();
   await served.gh.accounts.create({
     username: 'alice',
     email: 'alice@example.org',
@@ -29,9 +38,19 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await Promise.allSettled([served?.close(), rp?.close()]);
+afterEach(async () => {
+  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
 });
+
+afterAll(async () => {
+  await Promise.allSettled([browser?.close(), served?.close(), rp?.close()]);
+});
+
+async function page(): Promise<Page> {
+  const context = await newContext(browser);
+  contexts.push(context);
+  return context.newPage();
+}
 
 async function register(input: Partial<ClientInput> = {}) {
   const { client, secret } = await served.gh.clients.create({
@@ -131,5 +150,114 @@ describe(`guessing device user codes (${storageMode()})`, () => {
       expect((await visitor.enter(userCode)).statusCode).toBe(200);
       expect((await visitor.enter('')).statusCode).toBe(200);
     }
+  });
+});
+
+/** Whether the browser's Gatehouse session still lets it open the account page. */
+async function signedIn(p: Page): Promise<boolean> {
+  await p.goto(`${served.baseUrl}/account`);
+  return new URL(p.url()).pathname === '/account';
+}
+
+async function signInAtLogin(p: Page) {
+  await p.goto(`${served.baseUrl}/login`);
+  await p.getByLabel('Username or email').fill('alice');
+  await p.getByLabel('Password').fill(PASSWORD);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.waitForURL((u) => u.pathname === '/');
+}
+
+/** A code flow through the browser; returns the tokens. */
+async function codeFlow(config: oidc.Configuration, p: Page, scope = 'openid profile') {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: `${rp.origin}/cb`,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const seen: string[] = [];
+  const landed = await authorize(p, url.href, rp.origin, { seen });
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
+    pkceCodeVerifier: verifier,
+  });
+  return { tokens, seen };
+}
+
+describe(`RP-initiated logout (${storageMode()})`, () => {
+  it('confirms, then ends the Gatehouse session, for a member who signed in through the service', async () => {
+    const { config } = await register();
+    const p = await page();
+    const { tokens } = await codeFlow(config, p);
+    await p.goto(
+      oidc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: `${rp.origin}/bye`,
+      }).href,
+    );
+    await p.getByRole('heading', { name: 'Sign out?' }).waitFor();
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
+    expect(await signedIn(p)).toBe(false);
+  });
+
+  it('asks before signing out a member who signed in at /login (no provider session), and then ends the Gatehouse session', async () => {
+    const { config, client } = await register();
+    const p = await page();
+    await signInAtLogin(p);
+    await p.goto(
+      oidc.buildEndSessionUrl(config, {
+        client_id: client.clientId,
+        post_logout_redirect_uri: `${rp.origin}/bye`,
+      }).href,
+    );
+    expect(new URL(p.url()).origin).toBe(served.baseUrl);
+    await p.getByRole('heading', { name: 'Sign out?' }).waitFor();
+    expect(await p.locator('main').textContent()).toContain('Wiki asks to sign you out');
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
+    expect(await signedIn(p)).toBe(false);
+    const recorded = await served.gh.audit.recent(10);
+    expect(
+      recorded.some(
+        (e) => e.action === 'session.sign_out' && e.details?.clientId === client.clientId,
+      ),
+    ).toBe(true);
+  });
+
+  it('without a redirect back, says the member is signed out only once the session has ended', async () => {
+    const p = await page();
+    await signInAtLogin(p);
+    await p.goto(`${served.baseUrl}/oidc/session/end`);
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    expect(await signedIn(p)).toBe(false);
+  });
+
+  it('"Stay signed in" keeps the Gatehouse session, and the page after it says so', async () => {
+    const { config } = await register();
+    const p = await page();
+    const { tokens } = await codeFlow(config, p);
+    await p.goto(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token! }).href);
+    await p.getByRole('button', { name: 'Stay signed in' }).click();
+    await p.waitForURL((u) => u.pathname.startsWith('/oidc/session/end/success'));
+    const text = (await p.locator('main').textContent()) ?? '';
+    expect(text).toContain('still signed in to Gatehouse');
+    expect(await signedIn(p)).toBe(true);
+
+    // The same for a member who never signed in through a service.
+    const q = await page();
+    await signInAtLogin(q);
+    await q.goto(`${served.baseUrl}/oidc/session/end`);
+    await q.getByRole('button', { name: 'Stay signed in' }).click();
+    await q.waitForURL((u) => u.pathname.startsWith('/oidc/session/end/success'));
+    expect(await q.locator('main').textContent()).toContain('still signed in to Gatehouse');
+    expect(await signedIn(q)).toBe(true);
+  });
+
+  it('a browser with no session at all is told it is signed out, without a question', async () => {
+    const p = await page();
+    await p.goto(`${served.baseUrl}/oidc/session/end`);
+    await p.getByRole('heading', { name: 'You are signed out' }).waitFor();
   });
 });
