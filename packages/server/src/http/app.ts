@@ -184,16 +184,17 @@ export async function buildApp(
 
   await app.register(staticRoutes);
   await app.register(healthRoutes, { gh });
+  // Built before the account pages, which list and disconnect the member's services with it.
+  const oidc = await createOidcState({ gh, cookies });
+  app.decorate('oidc', oidc);
+  app.addHook('onClose', async () => oidc.close());
   await app.register(authPages, { gh, cookies });
-  await app.register(accountPages, { gh });
+  await app.register(accountPages, { gh, connected: oidc.connected });
   await app.register(forwardAuthRoutes, {
     forwardAuth: gh.forwardAuth,
     cookies,
     safeToRedirect: returnTargetChecker(config.issuer, () => gh.forwardAuth.returnDomains()),
   });
-  const oidc = await createOidcState({ gh, cookies });
-  app.decorate('oidc', oidc);
-  app.addHook('onClose', async () => oidc.close());
   await app.register(oidcRoutes, { gh, oidc });
   await app.register(apiPlugin, {
     gh,

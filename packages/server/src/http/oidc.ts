@@ -12,6 +12,7 @@ import inject from 'light-my-request';
 import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import { backchannelLogout, createConnectedServices } from '../oidc/connected-services.ts';
 import {
   createProvider,
   KEY_RETENTION_MS,
@@ -189,14 +190,8 @@ export async function createOidcState(opts: OidcOptions) {
     if (!session) return;
     const accountId = session.accountId;
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
-      const client = await provider.Client.find(clientId).catch(() => undefined);
-      if (accountId && client?.backchannelLogoutUri) {
-        await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
-          .backchannelLogout(accountId, authorization.sid)
-          .catch((err: unknown) =>
-            gh.logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
-          );
-      }
+      if (accountId)
+        await backchannelLogout(provider, gh.logger, clientId, accountId, authorization.sid);
       if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
     }
     await session.destroy();
@@ -273,10 +268,19 @@ export async function createOidcState(opts: OidcOptions) {
   purge.unref();
   keyCheck.unref();
 
+  const connected = createConnectedServices({
+    db: gh.stores.database.db,
+    events: gh.events,
+    audit: gh.audit,
+    logger: gh.logger,
+    current: () => state.current,
+  });
+
   return {
     state,
     hooks,
     userCodes,
+    connected,
     endProviderSession,
     reloadKeys,
     close() {

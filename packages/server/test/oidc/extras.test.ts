@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientInput } from '../../src/clients/clients.ts';
 import { USER_CODE_GUESSES } from '../../src/http/oidc-device.ts';
+import { oidcConsents } from '../../src/oidc/tables.ts';
 import { createInjectClient } from '../../src/testing/inject-client.ts';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';
 import {
@@ -22,6 +23,7 @@ const PASSWORD = 'correct horse battery staple';
 let browser: Browser;
 let served: ServedGatehouse;
 let rp: RelyingPartyServer;
+let aliceId: string;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
@@ -30,12 +32,13 @@ beforeAll(async () => {
   });
   rp = await startRelyingParty();
   browser = await launchBrowser();
-  await served.gh.accounts.create({
+  const alice = await served.gh.accounts.create({
     username: 'alice',
     email: 'alice@example.org',
     name: 'Alice Liddell',
     password: PASSWORD,
   });
+  aliceId = alice.id;
 });
 
 afterEach(async () => {
@@ -46,8 +49,8 @@ afterAll(async () => {
   await Promise.allSettled([browser?.close(), served?.close(), rp?.close()]);
 });
 
-async function page(): Promise<Page> {
-  const context = await newContext(browser);
+async function page(options: Parameters<typeof newContext>[1] = {}): Promise<Page> {
+  const context = await newContext(browser, options);
   contexts.push(context);
   return context.newPage();
 }
@@ -64,7 +67,7 @@ async function register(input: Partial<ClientInput> = {}) {
   const config = await oidc.discovery(new URL(served.baseUrl), client.clientId, undefined, auth, {
     execute: [oidc.allowInsecureRequests],
   });
-  return { client, config };
+  return { client, config, secret };
 }
 
 describe(`guessing device user codes (${storageMode()})`, () => {
@@ -259,5 +262,149 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
     const p = await page();
     await p.goto(`${served.baseUrl}/oidc/session/end`);
     await p.getByRole('heading', { name: 'You are signed out' }).waitFor();
+  });
+});
+
+describe(`connected services on the account page (${storageMode()})`, () => {
+  it('lists a service after consent; removing access revokes its tokens, logs it out and asks again next time', async () => {
+    const { config, client } = await register({
+      name: 'Outside app',
+      firstParty: false,
+      backchannelLogoutUri: `${rp.origin}/backchannel`,
+    });
+    // No script on these pages: everything works with JavaScript off.
+    const p = await page({ javaScriptEnabled: false });
+    const first = await codeFlow(config, p, 'openid profile email');
+    expect(first.seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(true);
+    const { tokens } = first;
+    expect(tokens.refresh_token).toBeTruthy();
+
+    await p.goto(`${served.baseUrl}/account`);
+    const section = p.locator('section', {
+      has: p.getByRole('heading', { name: 'Connected services' }),
+    });
+    const row = section.getByRole('row', { name: /Outside app/ });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain('Your email address');
+    await section.screenshot({ path: '/tmp/oidc-extras-connected-services.png' });
+
+    // Keyboard: the button is a plain form button, focused and pressed.
+    const since = rp.logoutTokens.length;
+    const remove = section.getByRole('button', { name: 'Remove access for Outside app' });
+    await remove.focus();
+    await p.keyboard.press('Enter');
+    await p.waitForURL((u) => u.searchParams.get('notice') === 'service-revoked');
+    expect(await p.getByRole('status').textContent()).toContain('no longer has access');
+    expect(await section.textContent()).toContain('You have not allowed any services.');
+
+    // Its tokens no longer work, and it was told to end the member's session there.
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(config, tokens.refresh_token!)).active).toBe(false);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const logoutToken = await rp.nextLogout(since);
+    const claims = JSON.parse(Buffer.from(logoutToken.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ aud: client.clientId, sub: aliceId });
+
+    const recorded = await served.gh.audit.recent(10);
+    expect(recorded.find((e) => e.action === 'oidc.consent_revoke')).toMatchObject({
+      actorId: aliceId,
+      target: `client:${client.clientId}`,
+    });
+
+    // The next sign-in to it asks again, and the answer is listed again.
+    const again = await codeFlow(config, p, 'openid profile');
+    expect(again.seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(true);
+    expect(again.tokens.access_token).toBeTruthy();
+    await p.goto(`${served.baseUrl}/account`);
+    await expect.poll(() => row.count()).toBe(1);
+  });
+
+  it('does not list first-party services, which never ask', async () => {
+    const { config } = await register({ name: 'Community wiki' });
+    const p = await page();
+    const { seen } = await codeFlow(config, p);
+    expect(seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(false);
+    await p.goto(`${served.baseUrl}/account`);
+    const section = p.locator('section', {
+      has: p.getByRole('heading', { name: 'Connected services' }),
+    });
+    expect(await section.textContent()).not.toContain('Community wiki');
+  });
+
+  it('refuses a removal without the CSRF token, and for a service the member never allowed', async () => {
+    const { client } = await register({ name: 'Quiet app', firstParty: false });
+    await served.gh.stores.database.db
+      .insert(oidcConsents)
+      .values({ userId: aliceId, clientId: client.clientId, scopes: ['openid'] });
+    const listed = () => served.app.oidc.connected.list(aliceId);
+
+    const alice = createInjectClient(served.app, { ip: '192.0.2.50' });
+    expect((await alice.signIn('alice', PASSWORD)).statusCode).toBe(303);
+    const forged = await alice.post(`/account/services/${client.clientId}/revoke`, { _csrf: '' });
+    expect(forged.statusCode).toBe(403);
+    expect((await listed()).map((s) => s.clientId)).toContain(client.clientId);
+
+    await served.gh.accounts.create({
+      username: 'bob',
+      email: 'bob@example.org',
+      password: PASSWORD,
+    });
+    const bob = createInjectClient(served.app, { ip: '192.0.2.51' });
+    expect((await bob.signIn('bob', PASSWORD)).statusCode).toBe(303);
+    for (const id of [client.clientId, crypto.randomUUID(), 'not-a-client', '%00<script>']) {
+      const res = await bob.post(`/account/services/${encodeURIComponent(id)}/revoke`);
+      expect(res.statusCode).toBe(404);
+      expect(res.body).toContain('You have not allowed that service');
+      expect(res.body).not.toContain('<script>');
+    }
+    expect((await listed()).map((s) => s.clientId)).toContain(client.clientId);
+
+    // Signed out, the form does nothing.
+    const stranger = createInjectClient(served.app, { ip: '192.0.2.52' });
+    const anonymous = await stranger.post(`/account/services/${client.clientId}/revoke`);
+    expect([302, 303, 401, 403]).toContain(anonymous.statusCode);
+    expect((await listed()).map((s) => s.clientId)).toContain(client.clientId);
+  });
+
+  it('the JSON API lists and removes services too', async () => {
+    const { config, client } = await register({ name: 'API app', firstParty: false });
+    const p = await page();
+    const { tokens } = await codeFlow(config, p, 'openid email');
+    const { token } = await served.gh.apiTokens.create(aliceId, {
+      name: 'script',
+      scopes: ['account:read', 'account:write'],
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const api = (path: string, method = 'GET') =>
+      fetch(`${served.baseUrl}/api/v1/me/services${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+      });
+
+    const listed = await api('');
+    expect(listed.status).toBe(200);
+    const body = (await listed.json()) as { items: Array<Record<string, unknown>> };
+    expect(body.items).toContainEqual(
+      expect.objectContaining({
+        client_id: client.clientId,
+        name: 'API app',
+        scopes: ['openid', 'email'],
+      }),
+    );
+
+    expect((await api(`/${client.clientId}`, 'DELETE')).status).toBe(204);
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+    const again = await api(`/${client.clientId}`, 'DELETE');
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    expect((await api('/not-a-uuid', 'DELETE')).status).toBe(400);
+    const after = (await (await api('')).json()) as { items: Array<{ client_id: string }> };
+    expect(after.items.map((s) => s.client_id)).not.toContain(client.clientId);
+    const recorded = await served.gh.audit.recent(10);
+    expect(
+      recorded.some((e) => e.action === 'oidc.consent_revoke' && e.details?.via === 'api'),
+    ).toBe(true);
   });
 });

@@ -68,7 +68,9 @@ export function loggedOutPage(clientName: string | null, stillSignedIn: boolean)
   if (stillSignedIn) {
     return messagePage({
       title: clientName ? `You are signed out of ${clientName}` : 'You are still signed in',
-      message: `${clientName ? `You have been signed out of ${clientName}. ` : ''}You are still signed in to Gatehouse in this browser.`,
+      message: clientName
+        ? `You have been signed out of ${clientName}. You are still signed in to Gatehouse in this browser.`
+        : 'Nothing was signed out: you are still signed in to Gatehouse in this browser.',
       user: null,
       csrfToken: '',
       action: { href: '/account', label: 'Go to your account' },
