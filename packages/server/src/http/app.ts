@@ -197,8 +197,12 @@ export async function buildApp(
 
   await app.register(staticRoutes);
   await app.register(healthRoutes, { gh });
+  // Built before the account pages, which list and disconnect the member's services with it.
+  const oidc = await createOidcState({ gh, cookies });
+  app.decorate('oidc', oidc);
+  app.addHook('onClose', async () => oidc.close());
   await app.register(authPages, { gh, cookies });
-  await app.register(accountPages, { gh });
+  await app.register(accountPages, { gh, connected: oidc.connected });
   await app.register(forwardAuthRoutes, {
     fast,
     trust,
@@ -207,9 +211,6 @@ export async function buildApp(
     cookies,
     safeToRedirect: returnTargetChecker(config.issuer, () => gh.forwardAuth.returnDomains()),
   });
-  const oidc = await createOidcState({ gh, cookies });
-  app.decorate('oidc', oidc);
-  app.addHook('onClose', async () => oidc.close());
   await app.register(oidcRoutes, { gh, oidc, fast });
   await app.register(apiPlugin, {
     gh,

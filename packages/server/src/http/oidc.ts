@@ -9,10 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import inject from 'light-my-request';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import { RESPONSE_TYPES } from '../clients/clients.ts';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import { backchannelLogout, createConnectedServices } from '../oidc/connected-services.ts';
 import {
   createProvider,
   KEY_RETENTION_MS,
@@ -28,6 +29,7 @@ import { type CookiePolicy, readCookie } from './cookies.ts';
 import { HttpError } from './errors.ts';
 import { answerFailure, type FastPath } from './fast-path.ts';
 import { formField, sendPage } from './form.ts';
+import { createUserCodeGuard } from './oidc-device.ts';
 import {
   allowFormRedirects,
   CONTENT_SECURITY_POLICY,
@@ -72,6 +74,7 @@ export interface OidcOptions {
  */
 export async function createOidcState(opts: OidcOptions) {
   const { gh, cookies } = opts;
+  const userCodes = createUserCodeGuard(gh.throttle);
   const hooks: OidcHooks = {
     groupsOf: opts.groupsOf ?? ((userId) => gh.access.groupsOf(userId)),
     permissionsOf: opts.permissionsOf ?? ((userId) => gh.access.permissionsOf(userId)),
@@ -85,6 +88,7 @@ export async function createOidcState(opts: OidcOptions) {
       if (!user || user.disabled) return null;
       return session;
     },
+    userCodes,
     pages: {
       error: (out) =>
         messagePage({
@@ -96,7 +100,7 @@ export async function createOidcState(opts: OidcOptions) {
           action: { href: '/', label: 'Go to the home page' },
         }).value,
       logout: (form, clientName) => logoutConfirmPage(form, clientName).value,
-      loggedOut: (clientName) => loggedOutPage(clientName).value,
+      loggedOut: (clientName, stillSignedIn) => loggedOutPage(clientName, stillSignedIn).value,
       deviceInput: (form, error) => deviceInputPage(form, error).value,
       deviceConfirm: (form, name, code) => deviceConfirmPage(form, name, code).value,
       deviceDone: (name) => deviceDonePage(name).value,
@@ -147,12 +151,46 @@ export async function createOidcState(opts: OidcOptions) {
 
   function wireProvider(provider: Provider) {
     provider.on('server_error', (_ctx, err) => gh.logger.error({ err }, 'OIDC provider error'));
-    // The provider's own logout (RP-initiated) ends the Gatehouse session in that browser too.
-    provider.on('end_session.success', (ctx) => {
-      hooks
-        .sessionOf(ctx.get('cookie'))
-        .then((session) => (session ? gh.sessions.revoke(session.id) : false))
-        .catch((err) => gh.logger.error({ err }, 'ending the Gatehouse session failed'));
+    provider.use(async (koa, next) => {
+      await next();
+      // Set by the provider for the requests it routed (its documented post-middleware use).
+      const ctx = koa as typeof koa & Partial<KoaContextWithOIDC>;
+      const route = ctx.oidc?.route;
+      if (!route) return;
+      if (route === 'end_session') await askBeforeLogout(ctx as KoaContextWithOIDC);
+      else if (route === 'end_session_confirm')
+        await endGatehouseSession(ctx as KoaContextWithOIDC);
+    });
+  }
+
+  // RP-initiated logout. The provider asks the member to confirm only when it has a session
+  // of its own; without one (signed in at /login, or its session already ended) it signs out
+  // at once, so any page could end the member's Gatehouse session by linking here. With a
+  // Gatehouse session in the browser the member is asked the same question either way.
+  async function askBeforeLogout(ctx: KoaContextWithOIDC) {
+    if (ctx.status !== 200 || ctx.oidc.session?.accountId) return;
+    const secret = ctx.oidc.session?.state?.secret;
+    if (typeof secret !== 'string' || !(await hooks.sessionOf(ctx.get('cookie')))) return;
+    // The form the provider renders for its own confirmation (actions/end_session.js): the
+    // confirmation step checks this anti-forgery secret against the provider session.
+    const action = ctx.oidc.urlFor('end_session_confirm');
+    const form = `<form id="op.logoutForm" method="post" action="${action}"><input type="hidden" name="xsrf" value="${secret}"/></form>`;
+    ctx.type = 'html';
+    ctx.body = hooks.pages.logout(form, ctx.oidc.client?.clientName ?? null);
+  }
+
+  // "Sign out" (logout=yes) ends the Gatehouse session in that browser too, before the browser
+  // is sent on, so the next page already sees it gone. "Stay signed in" signs the member out
+  // of the asking service only, as the provider does, and leaves the Gatehouse session.
+  async function endGatehouseSession(ctx: KoaContextWithOIDC) {
+    if (ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    const session = await hooks.sessionOf(ctx.get('cookie'));
+    if (!session) return;
+    await gh.sessions.revoke(session.id);
+    await gh.audit.record({
+      actorId: session.userId,
+      action: 'session.sign_out',
+      details: { via: 'oidc', ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}) },
     });
   }
 
@@ -165,14 +203,8 @@ export async function createOidcState(opts: OidcOptions) {
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
       // Tokens first: a client acting on the logout token finds them already dead.
       if (authorization.grantId) await adapters.revokeGrant(authorization.grantId);
-      const client = await provider.Client.find(clientId).catch(() => undefined);
-      if (accountId && client?.backchannelLogoutUri) {
-        await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
-          .backchannelLogout(accountId, authorization.sid)
-          .catch((err: unknown) =>
-            gh.logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
-          );
-      }
+      if (accountId)
+        await backchannelLogout(provider, gh.logger, clientId, accountId, authorization.sid);
     }
     await session.destroy();
     if (accountId) await gh.events.emit({ type: 'oidc.session_ended', userId: accountId });
@@ -248,9 +280,19 @@ export async function createOidcState(opts: OidcOptions) {
   purge.unref();
   keyCheck.unref();
 
+  const connected = createConnectedServices({
+    db: gh.stores.database.db,
+    events: gh.events,
+    audit: gh.audit,
+    logger: gh.logger,
+    current: () => state.current,
+  });
+
   return {
     state,
     hooks,
+    userCodes,
+    connected,
     endProviderSession,
     reloadKeys,
     close() {
@@ -418,6 +460,20 @@ export async function oidcRoutes(
       groups: await oidc.hooks.groupsOf(user.id),
       ...(verified.expiresAt ? { exp: Math.floor(verified.expiresAt / 1000) } : {}),
     };
+  });
+
+  // The device page's code entry: an address that entered too many wrong codes is refused
+  // before the provider looks the code up (oidc-device.ts). The provider still answers, asked
+  // for no code, so the page comes back with a fresh form and the wait.
+  app.post(ROUTES.code_verification, async (request, reply) => {
+    const allowed = await oidc.userCodes.admit(request.raw, clientAddress(request));
+    let body = request.body;
+    if (!allowed && typeof body === 'object' && body !== null) {
+      const { user_code: _withheld, ...rest } = body as Record<string, unknown>;
+      body = rest;
+    }
+    (request.raw as typeof request.raw & { body?: unknown }).body = body;
+    return raw(provider)(request, reply);
   });
 
   // Everything else under /oidc/ is the provider's. The body is left for the provider to read.

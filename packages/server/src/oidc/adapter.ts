@@ -3,7 +3,7 @@
 // from Gatehouse's client registry. A revoked grant leaves a tombstone in the key-value store,
 // so tokens stored there under that grant are refused without an index of them.
 
-import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientRow, Clients } from '../clients/clients.ts';
 import type { Db } from '../store/db.ts';
@@ -197,6 +197,20 @@ export function adapterFactory(deps: AdapterDeps) {
     /** Removes expired durable records; the key-value store expires its own. */
     async purgeExpired() {
       await db.delete(oidcPayloads).where(lt(oidcPayloads.expiresAt, new Date(now())));
+    },
+    /** The ids of an account's grants to one client, for disconnecting it. */
+    async grantsOf(accountId: string, clientId: string): Promise<string[]> {
+      const rows = await db
+        .select({ id: oidcPayloads.id })
+        .from(oidcPayloads)
+        .where(
+          and(
+            live('Grant'),
+            eq(oidcPayloads.accountId, accountId),
+            eq(sql`${oidcPayloads.payload}->>'clientId'`, clientId),
+          ),
+        );
+      return rows.map((r) => r.id);
     },
     /** Provider sessions of an account, for ending them when the member is disabled. */
     async sessionsOf(accountId: string): Promise<AdapterPayload[]> {

@@ -7,6 +7,7 @@
 // the interaction without being asked anything; a member signed out of Gatehouse is asked to
 // sign in again even if the provider still remembers them.
 
+import type { IncomingMessage } from 'node:http';
 import { and, eq } from 'drizzle-orm';
 import Provider, {
   type AdapterPayload,
@@ -75,11 +76,21 @@ export interface OidcHooks {
   sessionOf(
     cookieHeader: string | undefined,
   ): Promise<{ id: string; userId: string; createdAt: number } | null>;
+  /**
+   * Wrong device user codes, counted per client address by the HTTP layer (http/oidc-device.ts),
+   * which knows the address: the wait in seconds when it refused the request (its code was not
+   * looked up), and a note that a submitted code was not found.
+   */
+  userCodes: {
+    refusal(req: IncomingMessage): number | null;
+    missed(req: IncomingMessage): Promise<void>;
+  };
   /** Pages the provider renders itself, in Gatehouse's look. */
   pages: {
     error(out: { error?: string; error_description?: string }): string;
     logout(form: string, clientName: string | null): string;
-    loggedOut(clientName: string | null): string;
+    /** After RP-initiated logout; `stillSignedIn`: the browser's Gatehouse session lives on. */
+    loggedOut(clientName: string | null, stillSignedIn: boolean): string;
     deviceInput(form: string, error: string | null): string;
     deviceConfirm(form: string, clientName: string, userCode: string): string;
     deviceDone(clientName: string): string;
@@ -249,7 +260,20 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       deviceFlow: {
         enabled: true,
         userCodeInputSource: async (ctx, form, _out, err) => {
+          const wait = hooks.userCodes.refusal(ctx.req);
+          // A code that does not exist is a guess that missed (expired or used codes exist).
+          if (err?.name === 'NotFoundError') await hooks.userCodes.missed(ctx.req);
           ctx.type = 'html';
+          if (wait !== null) {
+            const minutes = Math.max(1, Math.ceil(wait / 60));
+            ctx.status = 429;
+            ctx.set('retry-after', String(wait));
+            ctx.body = hooks.pages.deviceInput(
+              form,
+              `Too many wrong codes were entered from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+            );
+            return;
+          }
           ctx.body = hooks.pages.deviceInput(
             form,
             err ? 'That code is not valid or has expired. Check it and try again.' : null,
@@ -277,8 +301,10 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
           ctx.body = hooks.pages.logout(form, ctx.oidc.client?.clientName ?? null);
         },
         postLogoutSuccessSource: async (ctx) => {
+          // Said from what is true now: "Stay signed in" ends only the asking service's session.
+          const session = await hooks.sessionOf(ctx.get('cookie'));
           ctx.type = 'html';
-          ctx.body = hooks.pages.loggedOut(ctx.oidc.client?.clientName ?? null);
+          ctx.body = hooks.pages.loggedOut(ctx.oidc.client?.clientName ?? null, session !== null);
         },
       },
       registration: {
@@ -403,6 +429,7 @@ export async function issueInitialAccessToken(
     permissionsOf: none,
     mayUse: async () => false,
     sessionOf: async () => null,
+    userCodes: { refusal: () => null, missed: async () => {} },
     pages: {
       error: page,
       logout: page,

@@ -70,6 +70,30 @@ describe(`throttle (${storageMode()})`, () => {
     expect((await t.check('login', 'mallory', '192.0.2.8')).allowed).toBe(false);
   });
 
+  it('shuts out an address after its guesses that name no account, until the window ends', async () => {
+    const t = createThrottle({ kv: stores.kv });
+    for (let i = 0; i < 3; i++) {
+      expect((await t.checkAddress('user-code', '192.0.2.20', 3)).allowed).toBe(true);
+      await t.failureAt('user-code', '192.0.2.20', 60_000);
+    }
+    const verdict = await t.checkAddress('user-code', '192.0.2.20', 3);
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.allowed === false && verdict.retryAfterSeconds).toBeGreaterThan(0);
+    expect(verdict.allowed === false && verdict.retryAfterSeconds).toBeLessThanOrEqual(60);
+    // Another address, and the same address for another scope, are untouched.
+    expect((await t.checkAddress('user-code', '192.0.2.21', 3)).allowed).toBe(true);
+    expect((await t.check('login', 'anyone', '192.0.2.20')).allowed).toBe(true);
+    // The window ends: the address may guess again.
+    await t.failureAt('user-code', '192.0.2.22', 200);
+    expect((await t.checkAddress('user-code', '192.0.2.22', 1)).allowed).toBe(false);
+    await expect
+      .poll(async () => (await t.checkAddress('user-code', '192.0.2.22', 1)).allowed, {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe(true);
+  });
+
   it('counts plain hits per address', async () => {
     const t = createThrottle({ kv: stores.kv });
     expect((await t.hit('register', '192.0.2.9', 2, 60_000)).allowed).toBe(true);

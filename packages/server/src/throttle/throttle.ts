@@ -6,6 +6,8 @@
 // low, so an attacker who knows a username can slow its owner down but never lock them out
 // for long. The account key is the login as typed, so the answer is the same whether or not
 // the account exists.
+//
+// Guesses that name no account (device user codes) are counted per address only.
 
 import { createHash } from 'node:crypto';
 import type { Kv } from '../store/kv.ts';
@@ -37,8 +39,10 @@ function digest(value: string): string {
 export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> }) {
   const { kv } = deps;
   const config = { ...DEFAULT_THROTTLE, ...deps.config };
+  const addressKey = (scope: string, address: string) =>
+    `throttle:${scope}:addr:${digest(address)}`;
   const keys = (scope: string, account: string, address: string) => ({
-    address: `throttle:${scope}:addr:${digest(address)}`,
+    address: addressKey(scope, address),
     failures: `throttle:${scope}:acct:${digest(account)}`,
     lock: `throttle:${scope}:lock:${digest(account)}`,
   });
@@ -80,6 +84,21 @@ export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> 
       await kv.del(k.failures, k.lock);
     },
 
+    /** May this address guess again? `limit` failures (see failureAt) shut it out. */
+    async checkAddress(scope: string, address: string, limit: number): Promise<ThrottleVerdict> {
+      const key = addressKey(scope, address);
+      const failures = await kv.get(key);
+      if (failures !== null && Number(failures) >= limit) {
+        return { allowed: false, retryAfterSeconds: await retryAfter(key) };
+      }
+      return { allowed: true };
+    },
+
+    /** A wrong guess from an address; the window starts at its first failure. */
+    async failureAt(scope: string, address: string, windowMs: number): Promise<void> {
+      await kv.incr(addressKey(scope, address), windowMs);
+    },
+
     /** A plain counter for actions that are not guesses but should not be floods (registration). */
     async hit(
       scope: string,
@@ -87,7 +106,7 @@ export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> 
       limit: number,
       windowMs: number,
     ): Promise<ThrottleVerdict> {
-      const key = `throttle:${scope}:addr:${digest(address)}`;
+      const key = addressKey(scope, address);
       const n = await kv.incr(key, windowMs);
       return n > limit
         ? { allowed: false, retryAfterSeconds: await retryAfter(key) }

@@ -35,6 +35,7 @@ export function toServiceEvents(event: GatehouseEvent): ServiceEvent[] {
     // Sent again once the member's OIDC grants are revoked, so a service that re-checked in
     // between (and still saw its tokens active) checks once more.
     case 'oidc.session_ended':
+    case 'oidc.grants_revoked':
       return [{ type: 'recheck', sub: event.userId }];
     case 'access.changed':
       return event.userIds === '*'

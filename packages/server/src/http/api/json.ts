@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { User } from '../../accounts/accounts.ts';
 import type { ApiTokenInfo } from '../../apitokens/apitokens.ts';
+import type { ConnectedService } from '../../oidc/connected-services.ts';
 import type { SessionListing } from '../../sessions/sessions.ts';
 
 const time = z.string().describe('ISO 8601 date and time (UTC)');
@@ -96,6 +97,25 @@ export function tokenJson(t: ApiTokenInfo): z.input<typeof tokenSchema> {
 }
 
 /** Sort key for in-memory pagination: creation time, then id. */
+/** A service the member allowed to use their account (a remembered consent). */
+export const connectedServiceSchema = z.object({
+  client_id: z.string(),
+  name: z.string(),
+  logo_uri: z.string().nullable(),
+  scopes: z.array(z.string()).describe('What the member allowed it to see.'),
+  allowed_at: time,
+});
+
+export function connectedServiceJson(s: ConnectedService): z.input<typeof connectedServiceSchema> {
+  return {
+    client_id: s.clientId,
+    name: s.name,
+    logo_uri: s.logoUri,
+    scopes: s.scopes,
+    allowed_at: s.allowedAt.toISOString(),
+  };
+}
+
 export const byCreation = (item: { createdAt: Date; id: string }): [number, string] => [
   item.createdAt.getTime(),
   item.id,

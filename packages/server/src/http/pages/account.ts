@@ -5,6 +5,7 @@ import { AccountError } from '../../accounts/errors.ts';
 import { expiresAtFrom } from '../../apitokens/apitokens.ts';
 import { ApiTokenError } from '../../apitokens/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import type { ConnectedServices } from '../../oidc/connected-services.ts';
 import { SCOPES } from '../api/scopes.ts';
 import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
@@ -33,11 +34,18 @@ const NOTICES: Record<string, Notice> = {
   'session-revoked': { kind: 'success', text: 'That session has been signed out.' },
   'others-revoked': { kind: 'success', text: 'All your other sessions have been signed out.' },
   'token-revoked': { kind: 'success', text: 'That API token has been revoked.' },
+  'service-revoked': {
+    kind: 'success',
+    text: 'That service no longer has access to your account. It will ask again if you use it.',
+  },
   ...GROUP_NOTICES,
 };
 
-export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
-  const { gh } = opts;
+export async function accountPages(
+  app: FastifyInstance,
+  opts: { gh: Gatehouse; connected: ConnectedServices },
+) {
+  const { gh, connected } = opts;
   const mayUse = gh.mayUse;
   const signedIn = { preHandler: app.requirePageUser };
   const signedInForm = { preHandler: [app.checkCsrf, app.requirePageUser] };
@@ -51,10 +59,11 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
   ) {
     const user = request.user!;
     const notice = NOTICES[String((request.query as Record<string, unknown>).notice ?? '')] ?? null;
-    const [listed, tokens, grantable] = await Promise.all([
+    const [listed, tokens, grantable, services] = await Promise.all([
       gh.sessions.listForUser(user.id),
       gh.apiTokens.listForUser(user.id),
       gh.apiTokens.grantableScopes(user.id),
+      connected.list(user.id),
     ]);
     const sessions = listed.map((s) => ({ ...s, current: s.id === request.session?.id }));
     const descriptions: Record<string, string> = SCOPES;
@@ -64,6 +73,7 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
         user: viewUser(user)!,
         csrfToken: request.csrfToken(),
         sessions,
+        services,
         notice,
         errors,
         apiTokens: {
@@ -182,6 +192,22 @@ export async function accountPages(app: FastifyInstance, opts: { gh: Gatehouse }
       ip: clientAddress(request),
     });
     return reply.redirect('/account?notice=others-revoked', 303);
+  });
+
+  app.post('/account/services/:id/revoke', signedInForm, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const user = request.user!;
+    const revoked = await connected.disconnect(user.id, id, {
+      ip: clientAddress(request),
+      via: 'account',
+    });
+    // A service this member never allowed (another member's, or none) answers like an unknown one.
+    if (!revoked) {
+      throw new HttpError('NOT_FOUND', {
+        message: 'You have not allowed that service, or its access was already removed.',
+      });
+    }
+    return reply.redirect('/account?notice=service-revoked', 303);
   });
 
   app.post('/account/tokens', signedInForm, async (request, reply) => {

@@ -2,6 +2,10 @@
 
 import { type ApiTokensSectionProps, apiTokensSection } from './api-tokens-section.ts';
 import { avatar, csrfInput, field, formErrors, type Notice } from './components.ts';
+import {
+  connectedServicesSection,
+  type ViewConnectedService,
+} from './connected-services-section.ts';
 import { describeUserAgent, formatDateTime, formatRelative } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { displayName, layout, type ViewUser } from './layout.ts';
@@ -24,6 +28,8 @@ export interface AccountPageProps {
   errors?: Record<string, string>;
   /** For relative times ("5 minutes ago"); defaults to the time of rendering. */
   now?: Date;
+  /** The services the member allowed (remembered consents), when the page shows them. */
+  services?: ViewConnectedService[] | null;
   /** The API tokens section; its own errors and values travel inside. */
   apiTokens?: Omit<ApiTokensSectionProps, 'csrfToken' | 'now'> | null;
   /** The "My groups" panel (views/groups-pages.ts), when the account page shows it. */
@@ -155,6 +161,7 @@ ${general.markup}
   </form>
 </section>
 ${sessionsSection(p.sessions, p.csrfToken, now)}
+${p.services ? connectedServicesSection({ services: p.services, csrfToken: p.csrfToken }) : ''}
 ${p.apiTokens ? apiTokensSection({ ...p.apiTokens, csrfToken: p.csrfToken, now }) : ''}
 ${p.groups ?? ''}
 </div>`;

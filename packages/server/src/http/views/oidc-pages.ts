@@ -64,12 +64,21 @@ export function logoutConfirmPage(form: string, clientName: string | null): Safe
   return layout({ title: 'Sign out?', user: null, csrfToken: '', body, narrow: true });
 }
 
-export function loggedOutPage(clientName: string | null): SafeHtml {
+export function loggedOutPage(clientName: string | null, stillSignedIn: boolean): SafeHtml {
+  if (stillSignedIn) {
+    return messagePage({
+      title: clientName ? `You are signed out of ${clientName}` : 'You are still signed in',
+      message: clientName
+        ? `You have been signed out of ${clientName}. You are still signed in to Gatehouse in this browser.`
+        : 'Nothing was signed out: you are still signed in to Gatehouse in this browser.',
+      user: null,
+      csrfToken: '',
+      action: { href: '/account', label: 'Go to your account' },
+    });
+  }
   return messagePage({
     title: 'You are signed out',
-    message: clientName
-      ? `You have been signed out of Gatehouse and ${clientName}.`
-      : 'You have been signed out of Gatehouse.',
+    message: 'You have been signed out of Gatehouse and the services you opened with it.',
     user: null,
     csrfToken: '',
     action: { href: '/login', label: 'Sign in again' },

@@ -6,6 +6,8 @@ import { HttpError } from '../../errors.ts';
 import { defineRoute } from '../define.ts';
 import {
   byCreation,
+  connectedServiceJson,
+  connectedServiceSchema,
   sessionJson,
   sessionSchema,
   tokenJson,
@@ -194,6 +196,44 @@ export const revokeMyToken = defineRoute({
   },
 });
 
+export const listMyServices = defineRoute({
+  id: 'listMyServices',
+  method: 'GET',
+  path: '/api/v1/me/services',
+  summary: 'Services the member allowed to use their account',
+  description:
+    "The answers remembered from the consent page. First-party clients never ask and are not listed. Paged by the time of the member's answer.",
+  tags: ['me'],
+  scope: ACCOUNT_READ,
+  query: z.strictObject({ ...pageQuery }),
+  response: pageOf(connectedServiceSchema),
+  async handler({ request, user, query }) {
+    const services = await request.server.oidc.connected.list(user.id);
+    const page = paginateList(services, query, (s) => [s.allowedAt.getTime(), s.clientId]);
+    return { items: page.items.map(connectedServiceJson), next_cursor: page.next_cursor };
+  },
+});
+
+export const revokeMyService = defineRoute({
+  id: 'revokeMyService',
+  method: 'DELETE',
+  path: '/api/v1/me/services/{id}',
+  summary: 'Take back a service’s access to the member’s account',
+  description:
+    'Forgets the consent and revokes the grants and tokens the member gave the service; a service registered for back-channel logout is told to end the session. Its next sign-in asks again.',
+  tags: ['me'],
+  scope: ACCOUNT_WRITE,
+  params: idParams,
+  async handler({ request, user, params, address }) {
+    const { connected } = request.server.oidc;
+    if (!(await connected.disconnect(user.id, params.id, { ip: address, via: 'api' }))) {
+      throw new HttpError('NOT_FOUND', {
+        message: 'The member has not allowed that service, or its access was already removed.',
+      });
+    }
+  },
+});
+
 export const meRoutes = [
   getMe,
   updateMe,
@@ -202,4 +242,6 @@ export const meRoutes = [
   listMyTokens,
   createMyToken,
   revokeMyToken,
+  listMyServices,
+  revokeMyService,
 ];

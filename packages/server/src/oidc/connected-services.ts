@@ -1,0 +1,122 @@
+// The services a member has allowed to use their account: the answers remembered from the
+// consent page. First-party clients never ask (the administrator vouched for them), so they
+// have no answer to take back and are not listed.
+//
+// Disconnecting a service forgets the answer and revokes the member's grants to it, with every
+// token issued under them; a service that registered for back-channel logout is told to end
+// the member's session there. Its next sign-in shows the consent page again.
+
+import { and, desc, eq } from 'drizzle-orm';
+import type Provider from 'oidc-provider';
+import type { Audit } from '../audit/audit.ts';
+import { oidcClients } from '../clients/tables.ts';
+import type { Logger } from '../config/logger.ts';
+import type { Db } from '../store/db.ts';
+import type { EventBus } from '../store/events.ts';
+import type { OidcProvider } from './provider.ts';
+import { oidcConsents } from './tables.ts';
+
+export interface ConnectedService {
+  clientId: string;
+  name: string;
+  logoUri: string | null;
+  /** What the member allowed it to see. */
+  scopes: string[];
+  /** When the member last answered its consent page. */
+  allowedAt: Date;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Back-channel logout of one member's session at one client, if it registered for it. */
+export async function backchannelLogout(
+  provider: Provider,
+  logger: Logger,
+  clientId: string,
+  accountId: string,
+  sid: string | undefined,
+): Promise<void> {
+  const client = await provider.Client.find(clientId).catch(() => undefined);
+  if (!client?.backchannelLogoutUri) return;
+  // Public on the client model though the type definitions leave it out.
+  await (client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> })
+    .backchannelLogout(accountId, sid)
+    .catch((err: unknown) =>
+      logger.warn({ err, clientId }, 'back-channel logout to a client failed'),
+    );
+}
+
+export function createConnectedServices(deps: {
+  db: Db;
+  events: EventBus;
+  audit: Audit;
+  logger: Logger;
+  /** The live provider (it is rebuilt when signing keys rotate). */
+  current: () => OidcProvider;
+}) {
+  const { db } = deps;
+
+  return {
+    /** The services the member allowed, most recently allowed first. */
+    async list(userId: string): Promise<ConnectedService[]> {
+      return db
+        .select({
+          clientId: oidcConsents.clientId,
+          name: oidcClients.name,
+          logoUri: oidcClients.logoUri,
+          scopes: oidcConsents.scopes,
+          allowedAt: oidcConsents.grantedAt,
+        })
+        .from(oidcConsents)
+        .innerJoin(oidcClients, eq(oidcClients.id, oidcConsents.clientId))
+        .where(eq(oidcConsents.userId, userId))
+        .orderBy(desc(oidcConsents.grantedAt));
+    },
+
+    /**
+     * Takes back the member's permission for one service, and records it in the audit log.
+     * False when the member never allowed it (an unknown id, another member's service, or one
+     * already disconnected).
+     */
+    async disconnect(
+      userId: string,
+      clientId: string,
+      context: { ip: string | null; via: 'account' | 'api' },
+    ): Promise<boolean> {
+      if (!UUID.test(clientId)) return false;
+      const [forgotten] = await db
+        .delete(oidcConsents)
+        .where(and(eq(oidcConsents.userId, userId), eq(oidcConsents.clientId, clientId)))
+        .returning({ scopes: oidcConsents.scopes });
+      if (!forgotten) return false;
+
+      const { provider, adapters } = deps.current();
+      // The grant goes too, not only its tokens: a provider session still pointing at it would
+      // otherwise reuse it and skip the consent page.
+      for (const grantId of await adapters.grantsOf(userId, clientId)) {
+        await adapters.revokeGrant(grantId);
+        await adapters.factory('Grant').destroy(grantId);
+      }
+      for (const session of await adapters.sessionsOf(userId)) {
+        const authorizations = session.authorizations as
+          | Record<string, { sid?: string }>
+          | undefined;
+        const authorization = authorizations?.[clientId];
+        if (authorization) {
+          await backchannelLogout(provider, deps.logger, clientId, userId, authorization.sid);
+        }
+      }
+      await deps.events.emit({ type: 'oidc.grants_revoked', userId, clientId });
+      await deps.audit.record({
+        actorId: userId,
+        action: 'oidc.consent_revoke',
+        target: `client:${clientId}`,
+        ip: context.ip,
+        details: { via: context.via, scopes: forgotten.scopes },
+      });
+      return true;
+    },
+  };
+}
+
+export type ConnectedServices = ReturnType<typeof createConnectedServices>;
