@@ -87,11 +87,13 @@ export function loggedOutPage(clientName: string | null, stillSignedIn: boolean)
 
 export function deviceInputPage(form: string, error: string | null): SafeHtml {
   // The provider's form holds the code input; it gains our id and class so the label and the
-  // styles reach it (its inline onfocus handler is inert under our CSP).
-  const labelled = form.replace(
-    'name="user_code" placeholder="Enter code"',
-    `name="user_code" id="user-code" class="input input--code" autocapitalize="characters" spellcheck="false"${error ? ' aria-invalid="true" aria-describedby="user-code-error"' : ''}`,
-  );
+  // styles reach it, and loses its inline onfocus handler, which our CSP would refuse to run.
+  const labelled = form
+    .replace(
+      'name="user_code" placeholder="Enter code"',
+      `name="user_code" id="user-code" class="input input--code" autocapitalize="characters" spellcheck="false"${error ? ' aria-invalid="true" aria-describedby="user-code-error"' : ''}`,
+    )
+    .replace(/ onfocus="[^"]*"/, '');
   const body = html`<div class="card card--auth">
   <h1 class="card__title">Connect a device</h1>
   <p class="card__intro">Enter the code your device or command-line tool shows.</p>
