@@ -3,77 +3,22 @@
 // service from the account page. openid-client is the relying party, Chromium the browser.
 
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientInput } from '../../src/clients/clients.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { USER_CODE_GUESSES } from '../../src/http/oidc-device.ts';
 import { oidcConsents } from '../../src/oidc/tables.ts';
 import { createInjectClient } from '../../src/testing/inject-client.ts';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';
-import {
-  launchBrowser,
-  newContext,
-  type ServedGatehouse,
-  serveTestGatehouse,
-} from '../browser/chromium.ts';
-import { authorize, type RelyingPartyServer, startRelyingParty } from './rp.ts';
+import { oidcFixture, PASSWORD } from './fixture.ts';
+import { authorize } from './rp.ts';
 
-const PASSWORD = 'correct horse battery staple';
-
-let browser: Browser;
-let served: ServedGatehouse;
-let rp: RelyingPartyServer;
-let aliceId: string;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  served = await serveTestGatehouse({
-    overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent' },
-  });
-  rp = await startRelyingParty();
-  browser = await launchBrowser();
-  const alice = await served.gh.accounts.create({
-    username: 'alice',
-    email: 'alice@example.org',
-    name: 'Alice Liddell',
-    password: PASSWORD,
-  });
-  aliceId = alice.id;
-});
-
-afterEach(async () => {
-  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await Promise.allSettled([browser?.close(), served?.close(), rp?.close()]);
-});
-
-async function page(options: Parameters<typeof newContext>[1] = {}): Promise<Page> {
-  const context = await newContext(browser, options);
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function register(input: Partial<ClientInput> = {}) {
-  const { client, secret } = await served.gh.clients.create({
-    name: 'Wiki',
-    redirectUris: [`${rp.origin}/cb`],
-    postLogoutRedirectUris: [`${rp.origin}/bye`],
-    firstParty: true,
-    ...input,
-  });
-  const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
-  const config = await oidc.discovery(new URL(served.baseUrl), client.clientId, undefined, auth, {
-    execute: [oidc.allowInsecureRequests],
-  });
-  return { client, config, secret };
-}
+const fx = oidcFixture();
+const { page, register } = fx;
 
 describe(`guessing device user codes (${storageMode()})`, () => {
   /** A browser-like client at one address, on the device page's form. */
   function deviceVisitor(ip: string) {
-    const c = createInjectClient(served.app, { ip });
+    const c = createInjectClient(fx.served.app, { ip });
     let xsrf = '';
     const remember = (body: string) => {
       xsrf = /name="xsrf" value="([^"]+)"/.exec(body)?.[1] ?? xsrf;
@@ -99,7 +44,7 @@ describe(`guessing device user codes (${storageMode()})`, () => {
       grantTypes: ['device_code', 'refresh_token'],
       redirectUris: [],
     });
-    const started = await fetch(`${served.baseUrl}/oidc/device/auth`, {
+    const started = await fetch(`${fx.served.baseUrl}/oidc/device/auth`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ client_id: client.clientId, scope: 'openid' }),
@@ -144,7 +89,7 @@ describe(`guessing device user codes (${storageMode()})`, () => {
     const visitor = deviceVisitor('198.51.100.9');
     await visitor.open();
     for (let i = 0; i < USER_CODE_GUESSES.maxFailures + 2; i++) {
-      const started = await fetch(`${served.baseUrl}/oidc/device/auth`, {
+      const started = await fetch(`${fx.served.baseUrl}/oidc/device/auth`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ client_id: client.clientId, scope: 'openid' }),
@@ -158,12 +103,12 @@ describe(`guessing device user codes (${storageMode()})`, () => {
 
 /** Whether the browser's Gatehouse session still lets it open the account page. */
 async function signedIn(p: Page): Promise<boolean> {
-  await p.goto(`${served.baseUrl}/account`);
+  await p.goto(`${fx.served.baseUrl}/account`);
   return new URL(p.url()).pathname === '/account';
 }
 
 async function signInAtLogin(p: Page) {
-  await p.goto(`${served.baseUrl}/login`);
+  await p.goto(`${fx.served.baseUrl}/login`);
   await p.getByLabel('Username or email').fill('alice');
   await p.getByLabel('Password').fill(PASSWORD);
   await p.getByRole('button', { name: 'Sign in' }).click();
@@ -174,13 +119,13 @@ async function signInAtLogin(p: Page) {
 async function codeFlow(config: oidc.Configuration, p: Page, scope = 'openid profile') {
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`,
+    redirect_uri: `${fx.rp.origin}/cb`,
     scope,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
   const seen: string[] = [];
-  const landed = await authorize(p, url.href, rp.origin, { seen });
+  const landed = await authorize(p, url.href, fx.rp.origin, { seen });
   const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
     pkceCodeVerifier: verifier,
   });
@@ -195,12 +140,12 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
     await p.goto(
       oidc.buildEndSessionUrl(config, {
         id_token_hint: tokens.id_token!,
-        post_logout_redirect_uri: `${rp.origin}/bye`,
+        post_logout_redirect_uri: `${fx.rp.origin}/bye`,
       }).href,
     );
     await p.getByRole('heading', { name: 'Sign out?' }).waitFor();
     await p.getByRole('button', { name: 'Sign out' }).click();
-    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
+    await p.waitForURL((u) => u.href.startsWith(`${fx.rp.origin}/bye`));
     expect(await signedIn(p)).toBe(false);
   });
 
@@ -211,16 +156,16 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
     await p.goto(
       oidc.buildEndSessionUrl(config, {
         client_id: client.clientId,
-        post_logout_redirect_uri: `${rp.origin}/bye`,
+        post_logout_redirect_uri: `${fx.rp.origin}/bye`,
       }).href,
     );
-    expect(new URL(p.url()).origin).toBe(served.baseUrl);
+    expect(new URL(p.url()).origin).toBe(fx.served.baseUrl);
     await p.getByRole('heading', { name: 'Sign out?' }).waitFor();
     expect(await p.locator('main').textContent()).toContain('Wiki asks to sign you out');
     await p.getByRole('button', { name: 'Sign out' }).click();
-    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
+    await p.waitForURL((u) => u.href.startsWith(`${fx.rp.origin}/bye`));
     expect(await signedIn(p)).toBe(false);
-    const recorded = await served.gh.audit.recent(10);
+    const recorded = await fx.served.gh.audit.recent(10);
     expect(
       recorded.some(
         (e) => e.action === 'session.sign_out' && e.details?.clientId === client.clientId,
@@ -231,7 +176,7 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
   it('without a redirect back, says the member is signed out only once the session has ended', async () => {
     const p = await page();
     await signInAtLogin(p);
-    await p.goto(`${served.baseUrl}/oidc/session/end`);
+    await p.goto(`${fx.served.baseUrl}/oidc/session/end`);
     await p.getByRole('button', { name: 'Sign out' }).click();
     await p.getByRole('heading', { name: 'You are signed out' }).waitFor();
     expect(await signedIn(p)).toBe(false);
@@ -251,7 +196,7 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
     // The same for a member who never signed in through a service.
     const q = await page();
     await signInAtLogin(q);
-    await q.goto(`${served.baseUrl}/oidc/session/end`);
+    await q.goto(`${fx.served.baseUrl}/oidc/session/end`);
     await q.getByRole('button', { name: 'Stay signed in' }).click();
     await q.waitForURL((u) => u.pathname.startsWith('/oidc/session/end/success'));
     expect(await q.locator('main').textContent()).toContain('still signed in to Gatehouse');
@@ -260,7 +205,7 @@ describe(`RP-initiated logout (${storageMode()})`, () => {
 
   it('a browser with no session at all is told it is signed out, without a question', async () => {
     const p = await page();
-    await p.goto(`${served.baseUrl}/oidc/session/end`);
+    await p.goto(`${fx.served.baseUrl}/oidc/session/end`);
     await p.getByRole('heading', { name: 'You are signed out' }).waitFor();
   });
 });
@@ -270,7 +215,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     const { config, client } = await register({
       name: 'Outside app',
       firstParty: false,
-      backchannelLogoutUri: `${rp.origin}/backchannel`,
+      backchannelLogoutUri: `${fx.rp.origin}/backchannel`,
     });
     // No script on these pages: everything works with JavaScript off.
     const p = await page({ javaScriptEnabled: false });
@@ -279,7 +224,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     const { tokens } = first;
     expect(tokens.refresh_token).toBeTruthy();
 
-    await p.goto(`${served.baseUrl}/account`);
+    await p.goto(`${fx.served.baseUrl}/account`);
     const section = p.locator('section', {
       has: p.getByRole('heading', { name: 'Connected services' }),
     });
@@ -289,7 +234,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     await section.screenshot({ path: '/tmp/oidc-extras-connected-services.png' });
 
     // Keyboard: the button is a plain form button, focused and pressed.
-    const since = rp.logoutTokens.length;
+    const since = fx.rp.logoutTokens.length;
     const remove = section.getByRole('button', { name: 'Remove access for Outside app' });
     await remove.focus();
     await p.keyboard.press('Enter');
@@ -303,13 +248,13 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
-    const logoutToken = await rp.nextLogout(since);
+    const logoutToken = await fx.rp.nextLogout(since);
     const claims = JSON.parse(Buffer.from(logoutToken.split('.')[1]!, 'base64url').toString());
-    expect(claims).toMatchObject({ aud: client.clientId, sub: aliceId });
+    expect(claims).toMatchObject({ aud: client.clientId, sub: fx.aliceId });
 
-    const recorded = await served.gh.audit.recent(10);
+    const recorded = await fx.served.gh.audit.recent(10);
     expect(recorded.find((e) => e.action === 'oidc.consent_revoke')).toMatchObject({
-      actorId: aliceId,
+      actorId: fx.aliceId,
       target: `client:${client.clientId}`,
     });
 
@@ -317,7 +262,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     const again = await codeFlow(config, p, 'openid profile');
     expect(again.seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(true);
     expect(again.tokens.access_token).toBeTruthy();
-    await p.goto(`${served.baseUrl}/account`);
+    await p.goto(`${fx.served.baseUrl}/account`);
     await expect.poll(() => row.count()).toBe(1);
   });
 
@@ -326,7 +271,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     const p = await page();
     const { seen } = await codeFlow(config, p);
     expect(seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(false);
-    await p.goto(`${served.baseUrl}/account`);
+    await p.goto(`${fx.served.baseUrl}/account`);
     const section = p.locator('section', {
       has: p.getByRole('heading', { name: 'Connected services' }),
     });
@@ -335,23 +280,18 @@ describe(`connected services on the account page (${storageMode()})`, () => {
 
   it('refuses a removal without the CSRF token, and for a service the member never allowed', async () => {
     const { client } = await register({ name: 'Quiet app', firstParty: false });
-    await served.gh.stores.database.db
+    await fx.served.gh.stores.database.db
       .insert(oidcConsents)
-      .values({ userId: aliceId, clientId: client.clientId, scopes: ['openid'] });
-    const listed = () => served.app.oidc.connected.list(aliceId);
+      .values({ userId: fx.aliceId, clientId: client.clientId, scopes: ['openid'] });
+    const listed = () => fx.served.app.oidc.connected.list(fx.aliceId);
 
-    const alice = createInjectClient(served.app, { ip: '192.0.2.50' });
+    const alice = createInjectClient(fx.served.app, { ip: '192.0.2.50' });
     expect((await alice.signIn('alice', PASSWORD)).statusCode).toBe(303);
     const forged = await alice.post(`/account/services/${client.clientId}/revoke`, { _csrf: '' });
     expect(forged.statusCode).toBe(403);
     expect((await listed()).map((s) => s.clientId)).toContain(client.clientId);
 
-    await served.gh.accounts.create({
-      username: 'bob',
-      email: 'bob@example.org',
-      password: PASSWORD,
-    });
-    const bob = createInjectClient(served.app, { ip: '192.0.2.51' });
+    const bob = createInjectClient(fx.served.app, { ip: '192.0.2.51' });
     expect((await bob.signIn('bob', PASSWORD)).statusCode).toBe(303);
     for (const id of [client.clientId, crypto.randomUUID(), 'not-a-client', '%00<script>']) {
       const res = await bob.post(`/account/services/${encodeURIComponent(id)}/revoke`);
@@ -362,7 +302,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     expect((await listed()).map((s) => s.clientId)).toContain(client.clientId);
 
     // Signed out, the form does nothing.
-    const stranger = createInjectClient(served.app, { ip: '192.0.2.52' });
+    const stranger = createInjectClient(fx.served.app, { ip: '192.0.2.52' });
     const anonymous = await stranger.post(`/account/services/${client.clientId}/revoke`);
     expect(anonymous.statusCode).toBe(303);
     expect(anonymous.headers.location).toMatch(/^\/login/);
@@ -373,13 +313,13 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     const { config, client } = await register({ name: 'API app', firstParty: false });
     const p = await page();
     const { tokens } = await codeFlow(config, p, 'openid email');
-    const { token } = await served.gh.apiTokens.create(aliceId, {
+    const { token } = await fx.served.gh.apiTokens.create(fx.aliceId, {
       name: 'script',
       scopes: ['account:read', 'account:write'],
       expiresAt: Date.now() + 3_600_000,
     });
     const api = (path: string, method = 'GET') =>
-      fetch(`${served.baseUrl}/api/v1/me/services${path}`, {
+      fetch(`${fx.served.baseUrl}/api/v1/me/services${path}`, {
         method,
         headers: { authorization: `Bearer ${token}` },
       });
@@ -403,7 +343,7 @@ describe(`connected services on the account page (${storageMode()})`, () => {
     expect((await api('/not-a-uuid', 'DELETE')).status).toBe(400);
     const after = (await (await api('')).json()) as { items: Array<{ client_id: string }> };
     expect(after.items.map((s) => s.client_id)).not.toContain(client.clientId);
-    const recorded = await served.gh.audit.recent(10);
+    const recorded = await fx.served.gh.audit.recent(10);
     expect(
       recorded.some((e) => e.action === 'oidc.consent_revoke' && e.details?.via === 'api'),
     ).toBe(true);

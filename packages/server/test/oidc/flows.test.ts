@@ -7,76 +7,13 @@ import { createHash } from 'node:crypto';
 import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientInput } from '../../src/clients/clients.ts';
-import {
-  launchBrowser,
-  newContext,
-  type ServedGatehouse,
-  serveTestGatehouse,
-} from '../browser/chromium.ts';
-import { authorize, type RelyingPartyServer, startRelyingParty } from './rp.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { oidcFixture, PASSWORD } from './fixture.ts';
+import { authorize } from './rp.ts';
 
-const PASSWORD = 'correct horse battery staple';
-
-let browser: Browser;
-let served: ServedGatehouse;
-let rp: RelyingPartyServer;
-let aliceId: string;
-const contexts: BrowserContext[] = [];
-/** Client secrets by client id, for the tests that also act as a service with the SDK. */
-const secretOf = new Map<string, string>();
-
-beforeAll(async () => {
-  served = await serveTestGatehouse({
-    overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent' },
-  });
-  rp = await startRelyingParty();
-  browser = await launchBrowser();
-  const alice = await served.gh.accounts.create({
-    username: 'alice',
-    email: 'alice@example.org',
-    name: 'Alice Liddell',
-    password: PASSWORD,
-  });
-  aliceId = alice.id;
-  await served.gh.accounts.create({
-    username: 'bob',
-    email: 'bob@example.org',
-    password: PASSWORD,
-  });
-});
-
-afterEach(async () => {
-  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await Promise.allSettled([browser?.close(), served?.close(), rp?.close()]);
-});
-
-async function page(): Promise<Page> {
-  const context = await newContext(browser);
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function register(input: Partial<ClientInput> = {}) {
-  const { client, secret } = await served.gh.clients.create({
-    name: 'Wiki',
-    redirectUris: [`${rp.origin}/cb`],
-    postLogoutRedirectUris: [`${rp.origin}/bye`],
-    firstParty: true,
-    ...input,
-  });
-  if (secret) secretOf.set(client.clientId, secret);
-  const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
-  const config = await oidc.discovery(new URL(served.baseUrl), client.clientId, undefined, auth, {
-    execute: [oidc.allowInsecureRequests],
-  });
-  return { client, secret, config };
-}
+const fx = oidcFixture();
+const { page, register, secretOf } = fx;
 
 function halfHash(value: string) {
   const digest = createHash('sha256').update(value).digest();
@@ -84,13 +21,13 @@ function halfHash(value: string) {
 }
 
 async function jwks() {
-  const res = await fetch(`${served.baseUrl}/oidc/jwks`);
+  const res = await fetch(`${fx.served.baseUrl}/oidc/jwks`);
   return createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]);
 }
 
 async function verifyIdToken(token: string, clientId: string, nonce: string): Promise<JWTPayload> {
   const { payload } = await jwtVerify(token, await jwks(), {
-    issuer: served.baseUrl,
+    issuer: fx.served.baseUrl,
     audience: clientId,
   });
   expect(payload.nonce).toBe(nonce);
@@ -105,7 +42,7 @@ async function pkceRequest(
 ) {
   const verifier = oidc.randomPKCECodeVerifier();
   const all = {
-    redirect_uri: `${rp.origin}/cb`,
+    redirect_uri: `${fx.rp.origin}/cb`,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     ...params,
@@ -127,7 +64,7 @@ async function codeFlow(
   const nonce = oidc.randomNonce();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`,
+    redirect_uri: `${fx.rp.origin}/cb`,
     scope: 'openid profile email groups',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
@@ -135,7 +72,7 @@ async function codeFlow(
     state,
     ...extra,
   });
-  const landed = await authorize(p, url.href, rp.origin, options);
+  const landed = await authorize(p, url.href, fx.rp.origin, options);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
     pkceCodeVerifier: verifier,
     expectedNonce: nonce,
@@ -154,14 +91,14 @@ describe('authorization code with PKCE', () => {
     expect(seen).toContain('/login');
 
     const claims = tokens.claims()!;
-    expect(claims.sub).toBe(aliceId);
-    expect(claims.iss).toBe(served.baseUrl);
+    expect(claims.sub).toBe(fx.aliceId);
+    expect(claims.iss).toBe(fx.served.baseUrl);
     expect(claims.aud).toBe(client.clientId);
     expect(claims.preferred_username ?? claims.name).toBeDefined();
 
-    const info = await oidc.fetchUserInfo(config, tokens.access_token, aliceId);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, fx.aliceId);
     expect(info).toMatchObject({
-      sub: aliceId,
+      sub: fx.aliceId,
       preferred_username: 'alice',
       name: 'Alice Liddell',
       email: 'alice@example.org',
@@ -176,7 +113,7 @@ describe('authorization code with PKCE', () => {
 
     const active = await oidc.tokenIntrospection(config, refreshed.access_token);
     expect(active.active).toBe(true);
-    expect(active.sub).toBe(aliceId);
+    expect(active.sub).toBe(fx.aliceId);
 
     await oidc.tokenRevocation(config, refreshed.access_token);
     expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
@@ -190,19 +127,20 @@ describe('authorization code with PKCE', () => {
     const seen: string[] = [];
     const { tokens } = await codeFlow(second.config, p, {}, { seen });
     expect(seen).not.toContain('/login');
-    expect(tokens.claims()!.sub).toBe(aliceId);
+    expect(tokens.claims()!.sub).toBe(fx.aliceId);
   });
 
   it('a public client must use PKCE, and only S256', async () => {
     const { config, client } = await register({ public: true });
     const p = await page();
     await p.goto(
-      oidc.buildAuthorizationUrl(config, { redirect_uri: `${rp.origin}/cb`, scope: 'openid' }).href,
+      oidc.buildAuthorizationUrl(config, { redirect_uri: `${fx.rp.origin}/cb`, scope: 'openid' })
+        .href,
     );
     expect(new URL(p.url()).searchParams.get('error')).toBe('invalid_request');
 
     const plain = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
+      redirect_uri: `${fx.rp.origin}/cb`,
       scope: 'openid',
       code_challenge: 'a'.repeat(43),
       code_challenge_method: 'plain',
@@ -216,7 +154,7 @@ describe('authorization code with PKCE', () => {
     const { config } = await register({ public: true });
     const p = await page();
     const { url } = await pkceRequest(config, { scope: 'openid' });
-    const landed = await authorize(p, url.href, rp.origin);
+    const landed = await authorize(p, url.href, fx.rp.origin);
     await expect(
       oidc.authorizationCodeGrant(config, new URL(landed), {
         pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
@@ -229,7 +167,7 @@ describe('authorization code with PKCE', () => {
     const { config } = await register();
     const p = await page();
     const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
-    const landed = await authorize(p, url.href, rp.origin);
+    const landed = await authorize(p, url.href, fx.rp.origin);
     const first = await oidc.authorizationCodeGrant(config, new URL(landed), {
       pkceCodeVerifier: verifier,
     });
@@ -244,13 +182,13 @@ describe('authorization code with PKCE', () => {
     const { config } = await register();
     const p = await page();
     const { url, verifier } = await pkceRequest(config, { scope: 'openid' });
-    const landed = await authorize(p, url.href, rp.origin);
+    const landed = await authorize(p, url.href, fx.rp.origin);
     // Age the stored code past its expiry, as a minute's wait would.
     const code = new URL(landed).searchParams.get('code')!;
     const key = `oidc:AuthorizationCode:${code}`;
-    const stored = JSON.parse((await served.stores.kv.get(key))!);
+    const stored = JSON.parse((await fx.served.stores.kv.get(key))!);
     stored.exp = Math.floor(Date.now() / 1000) - 1;
-    await served.stores.kv.set(key, JSON.stringify(stored), 60_000);
+    await fx.served.stores.kv.set(key, JSON.stringify(stored), 60_000);
     await expect(
       oidc.authorizationCodeGrant(config, new URL(landed), { pkceCodeVerifier: verifier }),
     ).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -260,13 +198,13 @@ describe('authorization code with PKCE', () => {
     const { config } = await register();
     const p = await page();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cc`,
+      redirect_uri: `${fx.rp.origin}/cc`,
       scope: 'openid',
       code_challenge: 'x'.repeat(43),
       code_challenge_method: 'S256',
     });
     const res = await p.goto(url.href);
-    expect(new URL(p.url()).origin).toBe(served.baseUrl);
+    expect(new URL(p.url()).origin).toBe(fx.served.baseUrl);
     expect(res?.status()).toBe(400);
     expect(await p.locator('main').textContent()).toContain('redirect_uri');
   });
@@ -274,7 +212,7 @@ describe('authorization code with PKCE', () => {
   it('a wrong client secret is refused', async () => {
     const { client } = await register();
     const config = await oidc.discovery(
-      new URL(served.baseUrl),
+      new URL(fx.served.baseUrl),
       client.clientId,
       undefined,
       oidc.ClientSecretBasic(
@@ -307,7 +245,7 @@ describe('prompts', () => {
     const p = await page();
     await codeFlow(config, p);
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
+      redirect_uri: `${fx.rp.origin}/cb`,
       scope: 'openid',
       prompt: 'none',
       code_challenge: 'y'.repeat(43),
@@ -316,7 +254,7 @@ describe('prompts', () => {
     await p.goto(url.href);
     expect(new URL(p.url()).searchParams.get('code')).toBeTruthy();
 
-    await p.goto(`${served.baseUrl}/account`);
+    await p.goto(`${fx.served.baseUrl}/account`);
     await p.getByRole('button', { name: 'Sign out' }).first().click();
     await p.waitForURL((u) => u.pathname !== '/account');
     await p.goto(url.href);
@@ -331,12 +269,12 @@ describe('prompts', () => {
       const seen: string[] = [];
       const { tokens } = await codeFlow(config, p, extra, { seen });
       expect(seen).toContain('/login');
-      expect(tokens.claims()!.sub).toBe(aliceId);
+      expect(tokens.claims()!.sub).toBe(fx.aliceId);
     }
     const q = await page();
     await q.goto(
       oidc.buildAuthorizationUrl(config, {
-        redirect_uri: `${rp.origin}/cb`,
+        redirect_uri: `${fx.rp.origin}/cb`,
         scope: 'openid',
         login_hint: 'bob',
         code_challenge: 'z'.repeat(43),
@@ -352,10 +290,10 @@ describe('consent', () => {
     const { config } = await register({ firstParty: false, name: 'Outside app' });
     const p = await page();
     const seen: string[] = [];
-    await p.goto(`${served.baseUrl}/login`);
+    await p.goto(`${fx.served.baseUrl}/login`);
     const { tokens } = await codeFlow(config, p, {}, { seen });
     expect(seen.some((s) => s.startsWith('/oidc/interaction/'))).toBe(true);
-    expect(tokens.claims()!.sub).toBe(aliceId);
+    expect(tokens.claims()!.sub).toBe(fx.aliceId);
 
     const again: string[] = [];
     await codeFlow(config, p, {}, { seen: again });
@@ -366,12 +304,12 @@ describe('consent', () => {
     const { config } = await register({ firstParty: false, name: 'Nosy app' });
     const p = await page();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: `${rp.origin}/cb`,
+      redirect_uri: `${fx.rp.origin}/cb`,
       scope: 'openid email',
       code_challenge: 'w'.repeat(43),
       code_challenge_method: 'S256',
     });
-    const landed = await authorize(p, url.href, rp.origin, { consent: 'deny' });
+    const landed = await authorize(p, url.href, fx.rp.origin, { consent: 'deny' });
     expect(new URL(landed).searchParams.get('error')).toBe('access_denied');
   });
 });
@@ -379,7 +317,7 @@ describe('consent', () => {
 /** The parameters of a front-channel response, whichever the mode it came back in. */
 function responseParams(landed: string, mode: string, receivedBefore: number) {
   if (mode === 'form_post') {
-    const post = rp.received.slice(receivedBefore).find((r) => r.method === 'POST');
+    const post = fx.rp.received.slice(receivedBefore).find((r) => r.method === 'POST');
     return new URLSearchParams(post!.body);
   }
   const url = new URL(landed);
@@ -413,15 +351,15 @@ describe('response types and modes', () => {
       const nonce = oidc.randomNonce();
       const state = oidc.randomState();
       const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: `${rp.origin}/cb`,
+        redirect_uri: `${fx.rp.origin}/cb`,
         response_type: type,
         response_mode: mode,
         scope: 'openid profile',
         nonce,
         state,
       });
-      const before = rp.received.length;
-      const landed = await authorize(p, url.href, rp.origin);
+      const before = fx.rp.received.length;
+      const landed = await authorize(p, url.href, fx.rp.origin);
       const params = responseParams(landed, mode, before);
       expect(params.get('state')).toBe(state);
       const idToken = params.get('id_token');
@@ -432,13 +370,13 @@ describe('response types and modes', () => {
       expect(Boolean(code)).toBe(type.includes('code'));
       if (idToken) {
         const claims = await verifyIdToken(idToken, client.clientId, nonce);
-        expect(claims.sub).toBe(aliceId);
+        expect(claims.sub).toBe(fx.aliceId);
         if (accessToken) expect(claims.at_hash).toBe(halfHash(accessToken));
         if (code) expect(claims.c_hash).toBe(halfHash(code));
       }
       if (accessToken) {
-        const info = await oidc.fetchUserInfo(config, accessToken, aliceId);
-        expect(info.sub).toBe(aliceId);
+        const info = await oidc.fetchUserInfo(config, accessToken, fx.aliceId);
+        expect(info.sub).toBe(fx.aliceId);
       }
     });
   }
@@ -447,7 +385,7 @@ describe('response types and modes', () => {
     // A loopback relying party: token-returning response types need a native client.
     const registerFor = (responseTypes: string[]) =>
       register({ responseTypes, applicationType: 'native' });
-    const redirect_uri = () => `${rp.origin}/cb`;
+    const redirect_uri = () => `${fx.rp.origin}/cb`;
 
     /** The tokens of a `token` response: an access token for userinfo, iss, no ID token. */
     async function expectTokenOnly(
@@ -458,13 +396,13 @@ describe('response types and modes', () => {
     ) {
       expect(params.get('error')).toBeNull();
       expect(params.get('state')).toBe(state);
-      expect(params.get('iss')).toBe(served.baseUrl);
+      expect(params.get('iss')).toBe(fx.served.baseUrl);
       expect(params.get('id_token')).toBeNull();
       expect(params.get('code')).toBeNull();
       expect(params.get('token_type')).toBe('Bearer');
       expect(params.get('scope')?.split(' ').sort()).toEqual(scope);
-      const info = await oidc.fetchUserInfo(config, params.get('access_token')!, aliceId);
-      expect(info.sub).toBe(aliceId);
+      const info = await oidc.fetchUserInfo(config, params.get('access_token')!, fx.aliceId);
+      expect(info.sub).toBe(fx.aliceId);
       return info;
     }
 
@@ -482,8 +420,8 @@ describe('response types and modes', () => {
           scope: 'profile',
           state,
         });
-        const before = rp.received.length;
-        const landed = await authorize(p, url.href, rp.origin);
+        const before = fx.rp.received.length;
+        const landed = await authorize(p, url.href, fx.rp.origin);
         const params = responseParams(landed, mode, before);
         const info = await expectTokenOnly(config, params, state, ['openid', 'profile']);
         expect(info.preferred_username).toBe('alice');
@@ -505,7 +443,7 @@ describe('response types and modes', () => {
         );
         // RFC 9126 lets a client repeat parameters outside; the provider wants them to match.
         if (outer) pushed.searchParams.set('response_type', 'token');
-        const landed = await authorize(p, pushed.href, rp.origin);
+        const landed = await authorize(p, pushed.href, fx.rp.origin);
         expect(new URL(landed).search).toBe('');
         await expectTokenOnly(config, responseParams(landed, 'fragment', 0), `pushed-${outer}`, [
           'email',
@@ -516,7 +454,7 @@ describe('response types and modes', () => {
 
     it('is listed in discovery', async () => {
       const doc = (await (
-        await fetch(`${served.baseUrl}/.well-known/openid-configuration`)
+        await fetch(`${fx.served.baseUrl}/.well-known/openid-configuration`)
       ).json()) as { response_types_supported: string[] };
       expect(doc.response_types_supported).toContain('token');
       expect(doc.response_types_supported).toContain('id_token token');
@@ -591,7 +529,7 @@ describe('client credentials and resource indicators', () => {
     expect(opaque.access_token.split('.')).toHaveLength(1);
     const jwt = await oidc.clientCredentialsGrant(config, { resource: 'https://api.example.org' });
     const { payload } = await jwtVerify(jwt.access_token, await jwks(), {
-      issuer: served.baseUrl,
+      issuer: fx.served.baseUrl,
       audience: 'https://api.example.org',
     });
     expect(payload.client_id).toBe(client.clientId);
@@ -604,7 +542,7 @@ describe('client credentials and resource indicators', () => {
       scope: 'openid profile',
       resource: 'https://api.example.org',
     });
-    const landed = await authorize(p, url.href, rp.origin);
+    const landed = await authorize(p, url.href, fx.rp.origin);
     const tokens = await oidc.authorizationCodeGrant(
       config,
       new URL(landed),
@@ -612,11 +550,11 @@ describe('client credentials and resource indicators', () => {
       { resource: 'https://api.example.org' },
     );
     const { payload } = await jwtVerify(tokens.access_token, await jwks(), {
-      issuer: served.baseUrl,
+      issuer: fx.served.baseUrl,
       audience: 'https://api.example.org',
     });
     expect(payload).toMatchObject({
-      sub: aliceId,
+      sub: fx.aliceId,
       preferred_username: 'alice',
       groups: [],
       permissions: [],
@@ -642,7 +580,7 @@ describe('device authorization and pushed authorization requests', () => {
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByText('Device connected').waitFor();
     const tokens = await oidc.pollDeviceAuthorizationGrant(config, device);
-    expect(decodeJwt(tokens.id_token!).sub).toBe(aliceId);
+    expect(decodeJwt(tokens.id_token!).sub).toBe(fx.aliceId);
   });
 
   it('pushed authorization requests work end to end', async () => {
@@ -650,7 +588,7 @@ describe('device authorization and pushed authorization requests', () => {
     const p = await page();
     const { url, verifier } = await pkceRequest(config, { scope: 'openid' }, { par: true });
     expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
-    const landed = await authorize(p, url.href, rp.origin);
+    const landed = await authorize(p, url.href, fx.rp.origin);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(landed), {
       pkceCodeVerifier: verifier,
     });
@@ -660,18 +598,20 @@ describe('device authorization and pushed authorization requests', () => {
 
 describe('one session: logout both ways, with back-channel logout', () => {
   it('signing out of Gatehouse sends a logout token to the client and ends its tokens', async () => {
-    const { config, client } = await register({ backchannelLogoutUri: `${rp.origin}/backchannel` });
+    const { config, client } = await register({
+      backchannelLogoutUri: `${fx.rp.origin}/backchannel`,
+    });
     const p = await page();
     const { tokens } = await codeFlow(config, p);
-    const since = rp.logoutTokens.length;
-    await p.goto(`${served.baseUrl}/account`);
+    const since = fx.rp.logoutTokens.length;
+    await p.goto(`${fx.served.baseUrl}/account`);
     await p.getByRole('button', { name: 'Sign out' }).first().click();
-    const logoutToken = await rp.nextLogout(since);
+    const logoutToken = await fx.rp.nextLogout(since);
     const { payload } = await jwtVerify(logoutToken, await jwks(), {
-      issuer: served.baseUrl,
+      issuer: fx.served.baseUrl,
       audience: client.clientId,
     });
-    expect(payload.sub).toBe(aliceId);
+    expect(payload.sub).toBe(fx.aliceId);
     expect(payload.sid).toBe(tokens.claims()!.sid);
     expect(payload.events).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);
     expect(payload.nonce).toBeUndefined();
@@ -681,46 +621,46 @@ describe('one session: logout both ways, with back-channel logout', () => {
   });
 
   it("the client's logout (RP-initiated) ends the Gatehouse session", async () => {
-    const { config } = await register({ backchannelLogoutUri: `${rp.origin}/backchannel` });
+    const { config } = await register({ backchannelLogoutUri: `${fx.rp.origin}/backchannel` });
     const p = await page();
     const { tokens } = await codeFlow(config, p);
-    const since = rp.logoutTokens.length;
+    const since = fx.rp.logoutTokens.length;
     const end = oidc.buildEndSessionUrl(config, {
       id_token_hint: tokens.id_token!,
-      post_logout_redirect_uri: `${rp.origin}/bye`,
+      post_logout_redirect_uri: `${fx.rp.origin}/bye`,
     });
     await p.goto(end.href);
     await p.getByRole('button', { name: 'Sign out' }).click();
-    await p.waitForURL((u) => u.href.startsWith(`${rp.origin}/bye`));
-    await rp.nextLogout(since);
-    const res = await p.goto(`${served.baseUrl}/account`);
+    await p.waitForURL((u) => u.href.startsWith(`${fx.rp.origin}/bye`));
+    await fx.rp.nextLogout(since);
+    const res = await p.goto(`${fx.served.baseUrl}/account`);
     expect(new URL(p.url()).pathname).toBe('/login');
     expect(res?.ok()).toBe(true);
   });
 
   it('disabling a member ends their provider sessions and refresh tokens', async () => {
-    const bob = await served.gh.accounts.findByUsername('bob');
+    const bob = await fx.served.gh.accounts.findByUsername('bob');
     const { config } = await register();
     const p = await page();
     const { tokens } = await codeFlow(config, p, {}, { username: 'bob' });
-    await served.gh.accounts.setDisabled(bob!.id, true);
+    await fx.served.gh.accounts.setDisabled(bob!.id, true);
     await expect
       .poll(async () => (await oidc.tokenIntrospection(config, tokens.refresh_token!)).active)
       .toBe(false);
-    await served.gh.accounts.setDisabled(bob!.id, false);
+    await fx.served.gh.accounts.setDisabled(bob!.id, false);
   });
 });
 
 describe('tokens presented to userinfo', () => {
   it("refuses alg none and HS256 signed with the server's public key", async () => {
-    const keys = (await (await fetch(`${served.baseUrl}/oidc/jwks`)).json()) as {
+    const keys = (await (await fetch(`${fx.served.baseUrl}/oidc/jwks`)).json()) as {
       keys: Array<Record<string, string>>;
     };
     const rsa = keys.keys.find((k) => k.kty === 'RSA')!;
     const body = Buffer.from(
       JSON.stringify({
-        iss: served.baseUrl,
-        sub: aliceId,
+        iss: fx.served.baseUrl,
+        sub: fx.aliceId,
         aud: 'x',
         exp: Math.floor(Date.now() / 1000) + 600,
       }),
@@ -732,7 +672,7 @@ describe('tokens presented to userinfo', () => {
     const { createHmac } = await import('node:crypto');
     const hs = `${hsHeader}.${body}.${createHmac('sha256', JSON.stringify(rsa)).update(`${hsHeader}.${body}`).digest('base64url')}`;
     for (const token of [none, hs, 'garbage', 'a'.repeat(5000)]) {
-      const res = await fetch(`${served.baseUrl}/oidc/me`, {
+      const res = await fetch(`${fx.served.baseUrl}/oidc/me`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(res.status).toBe(401);
@@ -744,12 +684,12 @@ describe('tokens presented to userinfo', () => {
 
 describe('dynamic client registration', () => {
   it('registers a client with an initial access token and stores only the secret hash', async () => {
-    const { provider } = served.app.oidc.state.current;
+    const { provider } = fx.served.app.oidc.state.current;
     const iat = await new provider.InitialAccessToken({}).save();
     const config = await oidc.dynamicClientRegistration(
-      new URL(served.baseUrl),
+      new URL(fx.served.baseUrl),
       {
-        redirect_uris: [`${rp.origin}/cb`],
+        redirect_uris: [`${fx.rp.origin}/cb`],
         client_name: 'Registered app',
         token_endpoint_auth_method: 'client_secret_basic',
       },
@@ -758,7 +698,7 @@ describe('dynamic client registration', () => {
     );
     const metadata = config.clientMetadata();
     expect(metadata.client_secret).toMatch(/^gth_cs_/);
-    const row = await served.gh.clients.row(metadata.client_id);
+    const row = await fx.served.gh.clients.row(metadata.client_id);
     expect(row?.secretHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain(metadata.client_secret as string);
     // The secret works at the token endpoint.
@@ -766,10 +706,10 @@ describe('dynamic client registration', () => {
     const { tokens } = await codeFlow(config, p, { scope: 'openid' });
     expect(tokens.access_token).toBeTruthy();
 
-    const refused = await fetch(`${served.baseUrl}/oidc/reg`, {
+    const refused = await fetch(`${fx.served.baseUrl}/oidc/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: [`${rp.origin}/cb`] }),
+      body: JSON.stringify({ redirect_uris: [`${fx.rp.origin}/cb`] }),
     });
     expect(refused.status).toBe(401);
   });
@@ -780,7 +720,7 @@ describe('hostile and malformed input', () => {
     const { client, secret } = await register();
     const basic = `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`;
     const post = (body: string, type = 'application/x-www-form-urlencoded') =>
-      fetch(`${served.baseUrl}/oidc/token`, {
+      fetch(`${fx.served.baseUrl}/oidc/token`, {
         method: 'POST',
         headers: { authorization: basic, 'content-type': type },
         body,
@@ -798,11 +738,11 @@ describe('hostile and malformed input', () => {
       expect(text).not.toMatch(/at \w+ \(|node_modules/);
     }
     const auth = await fetch(
-      `${served.baseUrl}/oidc/auth?client_id=${client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${rp.origin}/cb`)}&state=${'s'.repeat(10_000)}`,
+      `${fx.served.baseUrl}/oidc/auth?client_id=${client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${fx.rp.origin}/cb`)}&state=${'s'.repeat(10_000)}`,
     );
     expect(auth.status).toBeLessThan(500);
     const badClient = await fetch(
-      `${served.baseUrl}/oidc/auth?client_id=%00%3Cscript%3E&response_type=code`,
+      `${fx.served.baseUrl}/oidc/auth?client_id=%00%3Cscript%3E&response_type=code`,
     );
     expect(badClient.status).toBe(400);
     expect(await badClient.text()).not.toContain('<script>');
@@ -815,7 +755,7 @@ describe('hostile and malformed input', () => {
     });
     const big = `client_id=${client.clientId}&response_type=token&x=${'a'.repeat(60 * 1024)}`;
     const push = (body: RequestInit['body']) =>
-      fetch(`${served.baseUrl}/oidc/request`, {
+      fetch(`${fx.served.baseUrl}/oidc/request`, {
         method: 'POST',
         headers: {
           authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`,
@@ -832,12 +772,14 @@ describe('hostile and malformed input', () => {
     }
   });
 
-  it('discovery and JWKS are served with ETag and Cache-Control, and 304 when unchanged', async () => {
+  it('discovery and JWKS are fx.served with ETag and Cache-Control, and 304 when unchanged', async () => {
     for (const path of ['/.well-known/openid-configuration', '/oidc/jwks']) {
-      const res = await fetch(`${served.baseUrl}${path}`);
+      const res = await fetch(`${fx.served.baseUrl}${path}`);
       expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
       const etag = res.headers.get('etag')!;
-      const again = await fetch(`${served.baseUrl}${path}`, { headers: { 'if-none-match': etag } });
+      const again = await fetch(`${fx.served.baseUrl}${path}`, {
+        headers: { 'if-none-match': etag },
+      });
       expect(again.status).toBe(304);
     }
   });
@@ -846,7 +788,7 @@ describe('hostile and malformed input', () => {
 describe('introspection of Gatehouse API tokens', () => {
   it('answers for an API token to an authenticated client, and inactive once revoked', async () => {
     const { config } = await register({ grantTypes: ['client_credentials'], redirectUris: [] });
-    const { token, info } = await served.gh.apiTokens.create(aliceId, {
+    const { token, info } = await fx.served.gh.apiTokens.create(fx.aliceId, {
       name: 'cli',
       scopes: ['account:read'],
       expiresAt: Date.now() + 3_600_000,
@@ -854,27 +796,27 @@ describe('introspection of Gatehouse API tokens', () => {
     const active = await oidc.tokenIntrospection(config, token);
     expect(active).toMatchObject({
       active: true,
-      sub: aliceId,
+      sub: fx.aliceId,
       username: 'alice',
       scope: 'account:read',
     });
     // The SDK accepts it too: an opaque token is checked through this introspection.
     const clientId = config.clientMetadata().client_id;
     const sdk = createGatehouseClient({
-      issuer: served.baseUrl,
+      issuer: fx.served.baseUrl,
       clientId,
       clientSecret: secretOf.get(clientId)!,
       events: false,
     });
     try {
-      expect(await sdk.verify(token)).toMatchObject({ id: aliceId, username: 'alice' });
+      expect(await sdk.verify(token)).toMatchObject({ id: fx.aliceId, username: 'alice' });
     } finally {
       sdk.close();
     }
-    await served.gh.apiTokens.revoke(info.id);
+    await fx.served.gh.apiTokens.revoke(info.id);
     expect((await oidc.tokenIntrospection(config, token)).active).toBe(false);
 
-    const anonymous = await fetch(`${served.baseUrl}/oidc/token/introspection`, {
+    const anonymous = await fetch(`${fx.served.baseUrl}/oidc/token/introspection`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `token=${token}`,
@@ -886,13 +828,13 @@ describe('introspection of Gatehouse API tokens', () => {
 
 describe('client authentication methods', () => {
   it('client_secret_post and private_key_jwt authenticate at the token endpoint', async () => {
-    const { client, secret } = await served.gh.clients.create({
+    const { client, secret } = await fx.served.gh.clients.create({
       name: 'Poster',
       grantTypes: ['client_credentials'],
       tokenEndpointAuthMethod: 'client_secret_post',
     });
     const post = await oidc.discovery(
-      new URL(served.baseUrl),
+      new URL(fx.served.baseUrl),
       client.clientId,
       undefined,
       oidc.ClientSecretPost(secret!),
@@ -903,7 +845,7 @@ describe('client authentication methods', () => {
     const { generateKeyPair, exportJWK } = await import('jose');
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), alg: 'ES256', use: 'sig', kid: 'k1' };
-    const signer = await served.gh.clients.create({
+    const signer = await fx.served.gh.clients.create({
       name: 'Signer',
       grantTypes: ['client_credentials'],
       tokenEndpointAuthMethod: 'private_key_jwt',
@@ -911,7 +853,7 @@ describe('client authentication methods', () => {
     });
     expect(signer.secret).toBeNull();
     const jwt = await oidc.discovery(
-      new URL(served.baseUrl),
+      new URL(fx.served.baseUrl),
       signer.client.clientId,
       undefined,
       oidc.PrivateKeyJwt({ key: privateKey, kid: 'k1' }),
@@ -921,7 +863,7 @@ describe('client authentication methods', () => {
     // A key the client did not register is refused.
     const other = await generateKeyPair('ES256');
     const forged = await oidc.discovery(
-      new URL(served.baseUrl),
+      new URL(fx.served.baseUrl),
       signer.client.clientId,
       undefined,
       oidc.PrivateKeyJwt({ key: other.privateKey, kid: 'k1' }),
