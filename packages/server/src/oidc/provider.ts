@@ -127,13 +127,22 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     }
     return row;
   }
+  const metadataOf = new WeakMap<ClientRow, AdapterPayload>();
   const adapters = adapterFactory({
     db: gh.stores.database.db,
     kv: gh.stores.kv,
     clients: gh.clients,
     clientRow,
     forgetClient: (clientId) => rows.delete(clientId),
-    clientMetadata: clientMetadata as (row: ClientRow) => AdapterPayload,
+    // Built once per cached row, not on every token request; frozen, as the provider only reads it.
+    clientMetadata: (row: ClientRow) => {
+      let metadata = metadataOf.get(row);
+      if (!metadata) {
+        metadata = Object.freeze(clientMetadata(row)) as AdapterPayload;
+        metadataOf.set(row, metadata);
+      }
+      return metadata;
+    },
     now: gh.now,
   });
   // Remembers which provider session a Gatehouse session created, for back-channel logout.
