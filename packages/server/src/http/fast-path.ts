@@ -13,7 +13,12 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from 'node:http';
-import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerFactory,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
 import { type ProxyTrust, rawClientAddress } from './client-address.ts';
@@ -33,11 +38,7 @@ export function requestLogLine(
 }
 
 /** A bug, not a bad request: logged, and answered as Fastify's error handler answers JSON. */
-export function answerFailure(
-  res: ServerResponse,
-  err: unknown,
-  log: Pick<Logger, 'error'> | FastifyBaseLogger,
-) {
+export function answerFailure(res: ServerResponse, err: unknown, log: FailureLog) {
   log.error({ err }, 'request failed');
   if (res.headersSent) {
     res.destroy();
@@ -52,6 +53,29 @@ export function answerFailure(
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+type FailureLog = Pick<Logger, 'error'> | FastifyBaseLogger;
+
+/** Runs a raw handler; whatever it throws or rejects with becomes answerFailure's 500. */
+function runRaw(handler: RawHandler, req: IncomingMessage, res: ServerResponse, log: FailureLog) {
+  try {
+    const done = handler(req, res);
+    if (done) done.catch((err: unknown) => answerFailure(res, err, log));
+  } catch (err) {
+    answerFailure(res, err, log);
+  }
+}
+
+/**
+ * The same raw handler as a Fastify route (for inject() and the URLs the fast path leaves to
+ * Fastify): the reply is hijacked, so the answer is the handler's alone, whichever way it came.
+ */
+export function rawRoute(handler: RawHandler) {
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    runRaw(handler, request.raw, reply.raw, request.log);
+  };
 }
 
 export interface FastPath {
@@ -106,13 +130,7 @@ export function createFastPath(opts: {
         if (!handler) return fastify(req, res);
         answered++;
         if (logger) logWhenDone(req, res, logger);
-        try {
-          const done = handler(req, res);
-          if (done)
-            done.catch((err: unknown) => answerFailure(res, err, logger ?? opts.errorLogger));
-        } catch (err) {
-          answerFailure(res, err, logger ?? opts.errorLogger);
-        }
+        runRaw(handler, req, res, logger ?? opts.errorLogger);
       });
       // What Fastify sets on the servers it creates itself (its defaults are filled in by now).
       server.keepAliveTimeout = options.keepAliveTimeout as number;

@@ -12,7 +12,7 @@ import type { ForwardAuth } from '../forwardauth/forward-auth.ts';
 import { isNavigation, parseOriginalRequest } from '../forwardauth/original-request.ts';
 import { type ProxyTrust, rawClientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
-import { answerFailure, type FastPath } from './fast-path.ts';
+import { type FastPath, rawRoute } from './fast-path.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -136,10 +136,5 @@ export async function forwardAuthRoutes(
     payload.resume();
     done(null, undefined);
   });
-  app.all('/auth/verify', { config: { session: false } }, async (request, reply) => {
-    reply.hijack();
-    await handler(request.raw, reply.raw).catch((err) =>
-      answerFailure(reply.raw, err, request.log),
-    );
-  });
+  app.all('/auth/verify', { config: { session: false } }, rawRoute(handler));
 }

@@ -27,7 +27,7 @@ import { withTokenResponseType } from '../oidc/token-response.ts';
 import { clientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
 import { HttpError } from './errors.ts';
-import { answerFailure, type FastPath } from './fast-path.ts';
+import { answerFailure, type FastPath, rawRoute } from './fast-path.ts';
 import { formField, sendPage } from './form.ts';
 import { createUserCodeGuard } from './oidc-device.ts';
 import {
@@ -395,25 +395,13 @@ export async function oidcRoutes(
     state.handle(req, res);
   }
 
-  /** A Fastify route answered by a raw handler: the same answer whichever way it came in. */
-  function raw(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-    return (request: FastifyRequest, reply: FastifyReply) => {
-      reply.hijack();
-      try {
-        handler(request.raw, reply.raw);
-      } catch (err) {
-        answerFailure(reply.raw, err, request.log);
-      }
-    };
-  }
-
   for (const [path, doc] of [
     ['/.well-known/openid-configuration', () => state.discovery],
     [`${OIDC_PREFIX}/jwks`, () => state.jwks],
   ] as const) {
     const handler = published(doc);
     fast.add(path, handler, ['GET', 'HEAD']);
-    app.get(path, { config: { session: false } }, raw(handler));
+    app.get(path, { config: { session: false } }, rawRoute(handler));
   }
   for (const path of MACHINE_ENDPOINTS) fast.add(path, provider);
 
@@ -423,7 +411,7 @@ export async function oidcRoutes(
     const token = formField(request.body, 'token');
     if (!token.startsWith('gth_api_')) {
       (request.raw as typeof request.raw & { body?: unknown }).body = request.body;
-      return raw(provider)(request, reply);
+      return rawRoute(provider)(request, reply);
     }
     reply.header('cache-control', 'no-store');
     const basic = request.headers.authorization;
@@ -473,14 +461,14 @@ export async function oidcRoutes(
       body = rest;
     }
     (request.raw as typeof request.raw & { body?: unknown }).body = body;
-    return raw(provider)(request, reply);
+    return rawRoute(provider)(request, reply);
   });
 
   // Everything else under /oidc/ is the provider's. The body is left for the provider to read.
   await app.register(async (mounted) => {
     mounted.removeAllContentTypeParsers();
     mounted.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    mounted.all(`${OIDC_PREFIX}/*`, { config: { session: false } }, raw(provider));
+    mounted.all(`${OIDC_PREFIX}/*`, { config: { session: false } }, rawRoute(provider));
   });
 
   /** The interaction the browser's cookie points at, or a page saying the link has expired. */

@@ -52,14 +52,29 @@ export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> 
     return Math.max(1, Math.ceil(ms / 1000));
   }
 
+  /** May this address guess again? `limit` failures (see failureAt) shut it out. */
+  async function checkAddress(
+    scope: string,
+    address: string,
+    limit: number,
+  ): Promise<ThrottleVerdict> {
+    const key = addressKey(scope, address);
+    const failures = await kv.get(key);
+    if (failures !== null && Number(failures) >= limit) {
+      return { allowed: false, retryAfterSeconds: await retryAfter(key) };
+    }
+    return { allowed: true };
+  }
+
   return {
     /** May this attempt proceed? Call before checking the password. */
     async check(scope: string, account: string, address: string): Promise<ThrottleVerdict> {
       const k = keys(scope, account, address);
-      const [perAddress, lock] = await Promise.all([kv.get(k.address), kv.get(k.lock)]);
-      if (perAddress !== null && Number(perAddress) >= config.maxFailuresPerAddress) {
-        return { allowed: false, retryAfterSeconds: await retryAfter(k.address) };
-      }
+      const [perAddress, lock] = await Promise.all([
+        checkAddress(scope, address, config.maxFailuresPerAddress),
+        kv.get(k.lock),
+      ]);
+      if (!perAddress.allowed) return perAddress;
       if (lock !== null) return { allowed: false, retryAfterSeconds: await retryAfter(k.lock) };
       return { allowed: true };
     },
@@ -84,15 +99,7 @@ export function createThrottle(deps: { kv: Kv; config?: Partial<ThrottleConfig> 
       await kv.del(k.failures, k.lock);
     },
 
-    /** May this address guess again? `limit` failures (see failureAt) shut it out. */
-    async checkAddress(scope: string, address: string, limit: number): Promise<ThrottleVerdict> {
-      const key = addressKey(scope, address);
-      const failures = await kv.get(key);
-      if (failures !== null && Number(failures) >= limit) {
-        return { allowed: false, retryAfterSeconds: await retryAfter(key) };
-      }
-      return { allowed: true };
-    },
+    checkAddress,
 
     /** A wrong guess from an address; the window starts at its first failure. */
     async failureAt(scope: string, address: string, windowMs: number): Promise<void> {

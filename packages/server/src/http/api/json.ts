@@ -96,7 +96,6 @@ export function tokenJson(t: ApiTokenInfo): z.input<typeof tokenSchema> {
   };
 }
 
-/** Sort key for in-memory pagination: creation time, then id. */
 /** A service the member allowed to use their account (a remembered consent). */
 export const connectedServiceSchema = z.object({
   client_id: z.string(),
@@ -116,6 +115,7 @@ export function connectedServiceJson(s: ConnectedService): z.input<typeof connec
   };
 }
 
+/** Sort key for in-memory pagination: creation time, then id. */
 export const byCreation = (item: { createdAt: Date; id: string }): [number, string] => [
   item.createdAt.getTime(),
   item.id,
