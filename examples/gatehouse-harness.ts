@@ -46,6 +46,8 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
         redirectUris: c.redirectUris,
         postLogoutRedirectUris: c.postLogoutRedirectUris,
         firstParty: true,
+        // The service's own URL (resourceFor, above): the resource it may ask tokens for.
+        resources: c.redirectUris.map((uri) => `${new URL(uri).origin}/`),
       });
       return { clientId: client.clientId, clientSecret: secret! };
     },
@@ -54,6 +56,8 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
         username: m.username,
         name: m.name,
         email: m.email,
+        // Verified, as mail verification would leave it: only a verified address is passed on.
+        emailVerified: true,
         password: PASSWORD,
       });
       for (const p of m.permissions) await gh.accounts.grantPermission(user.id, p);

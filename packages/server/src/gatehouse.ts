@@ -9,7 +9,7 @@ import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
 import { createApiTokens } from './apitokens/apitokens.ts';
 import { createAudit } from './audit/audit.ts';
-import { createClients } from './clients/clients.ts';
+import { allowsResource, createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
@@ -131,12 +131,21 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     // API tokens, or JWT access tokens issued for this service's origin, as Bearer or as the
     // Basic password.
     verifyCredential: async (token, context) => {
-      if (token.startsWith('gth_')) return apiTokens.verify(token, context);
+      if (token.startsWith('gth_')) {
+        const verified = await apiTokens.verify(token, context);
+        return verified && { kind: 'api_token', userId: verified.userId, scopes: verified.scopes };
+      }
       const claims = await verifyAccessToken(token, context.audience);
-      const user = typeof claims?.sub === 'string' ? await accounts.findById(claims.sub) : null;
+      if (typeof claims?.sub !== 'string' || typeof claims.client_id !== 'string') return null;
+      // Issued to a client still allowed this service as a resource, whose access rule the
+      // member still passes (a token minted before either changed is refused).
+      const client = await clients.row(claims.client_id);
+      if (!client || !allowsResource(client, context.audience)) return null;
+      const user = await accounts.findById(claims.sub);
       if (!user || user.disabled) return null;
-      const scope = typeof claims?.scope === 'string' ? claims.scope.split(' ') : [];
-      return { userId: user.id, scopes: scope };
+      if (client.accessRule !== null && !(await access.decide(user.id, client.accessRule)))
+        return null;
+      return { kind: 'access_token', userId: user.id };
     },
     access,
     validateExpression: validateAccessRule,

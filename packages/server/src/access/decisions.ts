@@ -121,11 +121,23 @@ export function createDecisions(deps: {
 
   return {
     subjectOf,
-    /** Whether the user passes the expression; an unknown or disabled user passes nothing. */
-    async decide(userId: string, expression: string | Expression): Promise<boolean> {
+    /**
+     * Whether the user passes the expression; an unknown or disabled user passes nothing.
+     * `permissions` narrows what `perm:` terms see (an API token's scopes): a token acts with
+     * the permissions it was given that the member still holds, not with all of theirs.
+     */
+    async decide(
+      userId: string,
+      expression: string | Expression,
+      opts: { permissions?: readonly string[] } = {},
+    ): Promise<boolean> {
       const tree = compile(expression); // a bad expression throws before any query
       const subject = await subjectOf(userId);
-      return subject !== null && evaluateExpression(tree, subject);
+      if (subject === null) return false;
+      if (!opts.permissions) return evaluateExpression(tree, subject);
+      const held = subject.permissions;
+      const permissions = new Set(opts.permissions.filter((p) => held.has(p)));
+      return evaluateExpression(tree, { ...subject, permissions });
     },
     async groupsOf(userId: string): Promise<string[]> {
       return [...((await subjectOf(userId))?.groupList ?? [])];

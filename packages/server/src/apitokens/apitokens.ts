@@ -28,7 +28,15 @@ export const MEMBER_SCOPES = [
   'account:write',
   'groups:read',
   'groups:write',
+  'proxy',
 ] as const;
+
+/**
+ * The scope an API token needs to pass forward auth (the services behind the proxy) as its
+ * member. Without it a token is for the JSON API only. `perm:` terms of a rule then see the
+ * token's other scopes, not all of the member's permissions.
+ */
+export const PROXY_SCOPE = 'proxy';
 
 /** A permission string: `upload:read`, `gatehouse:admin`, `wiki/edit`. */
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;

@@ -92,6 +92,8 @@ export interface ClientInput {
   logoUri?: string | null;
   launchUrl?: string | null;
   accessRule?: string | null;
+  /** Resource indicators (RFC 8707) the client may ask tokens for; none by default. */
+  resources?: string[];
   tokenEndpointAuthMethod?: string;
   idTokenSignedResponseAlg?: string;
   backchannelLogoutUri?: string | null;
@@ -116,6 +118,7 @@ export interface Client {
   responseTypes: string[];
   scopes: string[];
   accessRule: string | null;
+  resources: string[];
   backchannelLogoutUri: string | null;
   idTokenSignedResponseAlg: string;
   applicationType: 'web' | 'native';
@@ -194,6 +197,7 @@ interface Normalised {
   responseTypes: string[];
   scopes: string[];
   accessRule: string | null;
+  resources: string[];
   metadata: Record<string, unknown>;
 }
 
@@ -307,6 +311,8 @@ export function normaliseClient(
     }
   }
 
+  const resources = uris(input.resources, 'resource', false).map(checkResource);
+
   return {
     name,
     logoUri: input.logoUri ? checkUri(input.logoUri, 'logo URL') : null,
@@ -319,8 +325,36 @@ export function normaliseClient(
     responseTypes,
     scopes,
     accessRule,
+    resources,
     metadata,
   };
+}
+
+/**
+ * A resource indicator a client may be allowed: an absolute http(s) URL without a fragment
+ * (checked by `checkUri`) and without a query, so one resource has one spelling.
+ */
+function checkResource(uri: string): string {
+  if (new URL(uri).search || uri.includes('?'))
+    invalid(`resource "${uri.slice(0, 100)}" must not contain a query`);
+  return uri;
+}
+
+/**
+ * Whether a client may be issued tokens for `resource` (RFC 8707): one of the resources its
+ * registration lists, compared as URLs (`https://a.example` and `https://a.example/` are one).
+ */
+export function allowsResource(row: Pick<ClientRow, 'resources'>, resource: string): boolean {
+  const wanted = sameResource(resource);
+  return wanted !== null && row.resources.some((r) => sameResource(r) === wanted);
+}
+
+function sameResource(uri: string): string | null {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return null;
+  }
 }
 
 export function toClient(row: ClientRow): Client {
@@ -339,6 +373,7 @@ export function toClient(row: ClientRow): Client {
     responseTypes: row.responseTypes,
     scopes: row.scopes,
     accessRule: row.accessRule,
+    resources: row.resources,
     backchannelLogoutUri: (m.backchannel_logout_uri as string | undefined) ?? null,
     idTokenSignedResponseAlg: (m.id_token_signed_response_alg as string | undefined) ?? 'RS256',
     applicationType: m.application_type === 'native' ? 'native' : 'web',
@@ -364,6 +399,7 @@ export function clientJson(c: Client) {
     logo_uri: c.logoUri,
     launch_url: c.launchUrl,
     access_rule: c.accessRule,
+    resources: c.resources,
     backchannel_logout_uri: c.backchannelLogoutUri,
     id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     created_at: c.createdAt.toISOString(),
@@ -383,6 +419,7 @@ function clientInputOf(c: Client): ClientInput {
     logoUri: c.logoUri,
     launchUrl: c.launchUrl,
     accessRule: c.accessRule,
+    resources: c.resources,
     tokenEndpointAuthMethod: c.tokenEndpointAuthMethod,
     idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
     backchannelLogoutUri: c.backchannelLogoutUri,

@@ -22,6 +22,11 @@ export const oidcClients = pgTable('oidc_clients', {
   scopes: text('scopes').array().notNull(),
   /** Who may sign in: an access expression; null means every member. */
   accessRule: text('access_rule'),
+  /**
+   * Resource indicators (RFC 8707) the client may ask tokens for: absolute URLs, usually the
+   * origin of a service behind forward auth or an API. None by default.
+   */
+  resources: text('resources').array().notNull().default(sql`'{}'::text[]`),
   /** Other registered metadata (jwks_uri, backchannel_logout_uri, signing algorithms…). */
   metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
   /** admin (CLI, API) or dynamic (RFC 7591 registration). */

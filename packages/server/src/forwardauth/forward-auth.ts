@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Accounts, User } from '../accounts/accounts.ts';
+import { PROXY_SCOPE } from '../apitokens/apitokens.ts';
 import type { ForwardAuthConfig } from '../config/forward-auth.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { EventBus, GatehouseEvent } from '../store/events.ts';
@@ -20,18 +21,29 @@ import { compileRules, type ExpressionValidator, type Rule, type RuleSet } from 
 
 /** The access-groups subsystem, as forward auth uses it (gh.access once merged). */
 export interface AccessDecider {
-  /** Does the user satisfy the group expression (paths, perm:x, user:name, & | ! ())? */
-  decide(userId: string, expression: string): Promise<boolean>;
+  /**
+   * Does the user satisfy the group expression (paths, perm:x, user:name, & | ! ())?
+   * `permissions`: what `perm:` terms see instead of all the member's (an API token's scopes).
+   */
+  decide(
+    userId: string,
+    expression: string,
+    opts?: { permissions?: readonly string[] },
+  ): Promise<boolean>;
   /** The user's group paths, for Remote-Groups. */
   groupsOf(userId: string): Promise<string[]>;
 }
 
-/** API tokens and OIDC access tokens (gh.apiTokens.verify and the provider's check once merged). */
+/**
+ * API tokens and OIDC access tokens. `kind` says which: an API token passes forward auth only
+ * with the `proxy` scope, and acts with its scopes; a JWT access token was issued for this
+ * service (its audience) to a client allowed it, with the member's consent, and acts as them.
+ */
 export type CredentialVerifier = (
   token: string,
   /** `audience`: the protected service's origin, which a JWT access token must be meant for. */
   context: { address?: string; audience: string },
-) => Promise<{ userId: string; scopes?: string[] } | null>;
+) => Promise<{ userId: string; kind: 'api_token' | 'access_token'; scopes?: string[] } | null>;
 
 export interface VerifyInput {
   readonly original: OriginalRequest;
@@ -56,7 +68,15 @@ interface Decision {
 
 interface CachedCredential {
   readonly userId: string;
-  readonly scopes: readonly string[];
+  /** What `perm:` terms see: an API token's scopes; null for the member's own permissions. */
+  readonly permissions: readonly string[] | null;
+}
+
+/** Who is asking, and the key their decisions are cached under. */
+interface Subject {
+  readonly key: string;
+  readonly userId: string;
+  readonly permissions: readonly string[] | null;
 }
 
 const NO_HEADERS: Verdict = Object.freeze({ status: 200, headers: null });
@@ -80,6 +100,13 @@ const BAD_CREDENTIAL: Verdict = Object.freeze({
   reason: 'the credential in Authorization is not valid',
   credentialTried: true,
 });
+const NOT_FOR_PROXY: Verdict = Object.freeze({
+  status: 403,
+  reason: `the API token does not have the "${PROXY_SCOPE}" scope, which forward auth asks for`,
+});
+
+/** Cached for a token without the proxy scope, so its refusal costs no second verification. */
+const NO_PROXY: readonly string[] = Object.freeze([]);
 
 /** How long a verified API token is trusted before it is checked again (revocations cut it short). */
 export const CREDENTIAL_LEASE_MS = 30_000;
@@ -159,9 +186,22 @@ export function createForwardAuth(deps: {
     for (const id of ids) identities.delete(id);
   }
 
+  /** Drops cached credential verifications (all, or one user's) and the decisions made on them. */
+  function forgetCredentials(userId?: string) {
+    epoch++;
+    if (userId === undefined) credentials.clear();
+    else credentials.deleteWhere((c) => c.userId === userId);
+    state.decisions.deleteWhere((_d, k) => k.startsWith('c:'));
+  }
+
   // Any event about a user drops what we know about them: sign-out, disabling, a change of
   // profile or groups, and events added later (API token revocations) all carry userId(s).
+  // A changed client (its resources, its access rule) may end the JWT access tokens issued to it.
   events.on((event: GatehouseEvent) => {
+    if (event.type === 'clients.changed') {
+      forgetCredentials();
+      return;
+    }
     const e = event as { userId?: unknown; userIds?: unknown };
     if (e.userIds === '*') {
       // A structural change (a group moved, a role changed): every cached answer may be stale.
@@ -183,9 +223,10 @@ export function createForwardAuth(deps: {
     if (hit) return hit;
     const at = epoch;
     const groups = access ? await access.groupsOf(user.id) : [];
-    const headers = Object.freeze({
+    // Remote-Email only for an address Gatehouse has verified: a service may treat it as proof.
+    const headers: Readonly<Record<string, string>> = Object.freeze({
       'remote-user': headerValue(user.username),
-      'remote-email': headerValue(user.email),
+      ...(user.emailVerified ? { 'remote-email': headerValue(user.email) } : {}),
       'remote-name': headerValue(user.name ?? user.username),
       'remote-groups': headerValue(groups.join(',')),
     });
@@ -193,20 +234,25 @@ export function createForwardAuth(deps: {
     return headers;
   }
 
-  async function evaluate(rule: Rule, user: User): Promise<Verdict> {
+  async function evaluate(
+    rule: Rule,
+    user: User,
+    permissions: readonly string[] | null,
+  ): Promise<Verdict> {
     if (rule.users && !rule.users.has(user.username.toLowerCase())) return NOT_LISTED;
     if (rule.groups !== null) {
       // Compiling refuses group rules unless an access decider validated them.
-      if (!access || !(await access.decide(user.id, rule.groups))) return NOT_LISTED;
+      const opts = permissions ? { permissions } : undefined;
+      if (!access || !(await access.decide(user.id, rule.groups, opts))) return NOT_LISTED;
     }
     return { status: 200, headers: await identityHeaders(user) };
   }
 
   /** Who is asking: the key their decisions are cached under, or a refusal. */
-  async function subject(input: VerifyInput): Promise<{ key: string; userId: string } | Verdict> {
+  async function subject(input: VerifyInput): Promise<Subject | Verdict> {
     if (input.sessionToken) {
       const session = await sessions.verify(input.sessionToken);
-      if (session) return { key: `s:${session.id}`, userId: session.userId };
+      if (session) return { key: `s:${session.id}`, userId: session.userId, permissions: null };
     }
     if (!input.authorization) return SIGN_IN;
     const token = credentialFrom(input.authorization);
@@ -215,14 +261,19 @@ export function createForwardAuth(deps: {
     // token is good only for the origin it was issued for.
     const audience = new URL(input.original.url).origin;
     const hash = createHash('sha256').update(`${audience}\n${token}`).digest('base64url');
+    const key = `c:${hash}`;
     const cached = credentials.get(hash);
-    if (cached) return { key: `c:${hash}`, userId: cached.userId };
+    if (cached) return cached.permissions === NO_PROXY ? NOT_FOR_PROXY : { key, ...cached };
     const at = epoch;
     const verified = await verifyCredential(token, { address: input.address, audience });
     if (!verified) return BAD_CREDENTIAL;
-    if (at === epoch)
-      credentials.set(hash, { userId: verified.userId, scopes: verified.scopes ?? [] });
-    return { key: `c:${hash}`, userId: verified.userId };
+    let permissions: readonly string[] | null = null;
+    if (verified.kind === 'api_token') {
+      const scopes = verified.scopes ?? [];
+      permissions = scopes.includes(PROXY_SCOPE) ? scopes : NO_PROXY;
+    }
+    if (at === epoch) credentials.set(hash, { userId: verified.userId, permissions });
+    return permissions === NO_PROXY ? NOT_FOR_PROXY : { key, userId: verified.userId, permissions };
   }
 
   async function verify(input: VerifyInput): Promise<Verdict> {
@@ -249,7 +300,7 @@ export function createForwardAuth(deps: {
     const at = epoch;
     const user = await accounts.findById(who.userId);
     if (!user || user.disabled) return who.key.startsWith('c:') ? BAD_CREDENTIAL : SIGN_IN;
-    const verdict = await evaluate(rule, user);
+    const verdict = await evaluate(rule, user, who.permissions);
     if (at === epoch && current === state) current.decisions.set(key, { userId: user.id, verdict });
     return verdict;
   }
@@ -278,12 +329,7 @@ export function createForwardAuth(deps: {
       return { rules: rules.rules.length };
     },
     /** Drops cached API-token verifications (all, or one user's), e.g. on a token revocation. */
-    forgetCredentials(userId?: string) {
-      epoch++;
-      if (userId === undefined) credentials.clear();
-      else credentials.deleteWhere((c) => c.userId === userId);
-      state.decisions.deleteWhere((_d, k) => k.startsWith('c:'));
-    },
+    forgetCredentials,
   };
 }
 

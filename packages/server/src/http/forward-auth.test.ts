@@ -40,7 +40,7 @@ let verifierCalls = 0;
 const verifyCredential: CredentialVerifier = async (token) => {
   verifierCalls++;
   const userId = TOKENS[token];
-  return userId ? { userId, scopes: ['read'] } : null;
+  return userId ? { userId, kind: 'api_token', scopes: ['read', 'proxy'] } : null;
 };
 const groups: Record<string, string[]> = {};
 const access: AccessDecider = {
@@ -74,6 +74,7 @@ beforeAll(async () => {
     username: 'alice',
     email: 'alice@example.org',
     name: 'Alice Zoë Example',
+    emailVerified: true,
     password: PASSWORD,
   });
   bob = await t.gh.accounts.create({
@@ -208,6 +209,14 @@ describe('/auth/verify for a signed-in member', () => {
       );
       expect(res.headers['remote-groups']).toBe('members/workshop/laser,members');
     }
+  });
+
+  it('sends Remote-Email only for a verified address', async () => {
+    const { cookie } = await signedIn('bob');
+    const res = await nginx(t.app, 'https://print.example.org/queue', { cookie });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['remote-user']).toBe('bob');
+    expect(res.headers).not.toHaveProperty('remote-email');
   });
 
   it('refuses with 403 what the rule does not allow this member', async () => {

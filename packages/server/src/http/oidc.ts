@@ -210,6 +210,16 @@ export async function createOidcState(opts: OidcOptions) {
     if (accountId) await gh.events.emit({ type: 'oidc.session_ended', userId: accountId });
   }
 
+  const connected = createConnectedServices({
+    db: gh.stores.database.db,
+    events: gh.events,
+    audit: gh.audit,
+    logger: gh.logger,
+    current: () => state.current,
+    clients: gh.clients,
+    mayUse: (userId, rule) => hooks.mayUse(userId, rule),
+  });
+
   gh.events.on((event, local) => {
     if (event.type === 'keys.rotated') {
       reloadKeys().catch((err) => gh.logger.error({ err }, 'reloading signing keys failed'));
@@ -240,6 +250,11 @@ export async function createOidcState(opts: OidcOptions) {
           .then((uid) => (uid ? endProviderSession(uid) : undefined))
           .catch((err) => gh.logger.error({ err }, 'ending the provider session failed'));
       }
+    }
+    if (event.type === 'access.changed') {
+      connected
+        .revokeWhereRuleFails(event.userIds)
+        .catch((err) => gh.logger.error({ err }, 'revoking grants after an access change failed'));
     }
     if (event.type === 'user.changed') {
       gh.accounts
@@ -279,14 +294,6 @@ export async function createOidcState(opts: OidcOptions) {
   );
   purge.unref();
   keyCheck.unref();
-
-  const connected = createConnectedServices({
-    db: gh.stores.database.db,
-    events: gh.events,
-    audit: gh.audit,
-    logger: gh.logger,
-    current: () => state.current,
-  });
 
   return {
     state,
@@ -534,6 +541,7 @@ export async function oidcRoutes(
         const clientId = String(params.client_id);
         const row = await state.current.clientRow(clientId);
         const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+        const resources = Object.keys(prompt.details.missingResourceScopes ?? {});
         allowFormRedirects(reply);
         return sendPage(
           reply,
@@ -543,7 +551,12 @@ export async function oidcRoutes(
             uid: details.uid,
             clientName: row?.name ?? 'A service',
             logoUri: row?.logoUri ?? null,
-            scopes: missing.length ? missing : String(params.scope ?? 'openid').split(' '),
+            scopes: missing.length
+              ? missing
+              : resources.length
+                ? []
+                : String(params.scope ?? 'openid').split(' '),
+            resources,
           }),
         );
       },
@@ -598,23 +611,26 @@ export async function oidcRoutes(
           .filter(Boolean);
         const db = gh.stores.database.db;
         const [stored] = await db
-          .select({ scopes: oidcConsents.scopes })
+          .select({ scopes: oidcConsents.scopes, resources: oidcConsents.resources })
           .from(oidcConsents)
           .where(and(eq(oidcConsents.userId, user.id), eq(oidcConsents.clientId, clientId)));
         const scopes = [...new Set([...(stored?.scopes ?? []), ...granted])];
+        const resources = [
+          ...new Set([...(stored?.resources ?? []), ...Object.keys(missingResource)]),
+        ];
         await db
           .insert(oidcConsents)
-          .values({ userId: user.id, clientId, scopes })
+          .values({ userId: user.id, clientId, scopes, resources })
           .onConflictDoUpdate({
             target: [oidcConsents.userId, oidcConsents.clientId],
-            set: { scopes, grantedAt: new Date(gh.now()) },
+            set: { scopes, resources, grantedAt: new Date(gh.now()) },
           });
         await gh.audit.record({
           actorId: user.id,
           action: 'oidc.consent',
           target: `client:${clientId}`,
           ip: clientAddress(request),
-          details: { scopes },
+          details: { scopes, ...(resources.length ? { resources } : {}) },
         });
         return provider.interactionFinished(
           request.raw,

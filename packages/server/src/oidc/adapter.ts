@@ -3,7 +3,7 @@
 // from Gatehouse's client registry. A revoked grant leaves a tombstone in the key-value store,
 // so tokens stored there under that grant are refused without an index of them.
 
-import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientRow, Clients } from '../clients/clients.ts';
 import type { Db } from '../store/db.ts';
@@ -211,6 +211,28 @@ export function adapterFactory(deps: AdapterDeps) {
           ),
         );
       return rows.map((r) => r.id);
+    },
+    /**
+     * Live grants to some clients (of some accounts, or of everyone): for revoking those whose
+     * member no longer passes the client's access rule.
+     */
+    async grantsTo(
+      clientIds: readonly string[],
+      accountIds: readonly string[] | null,
+    ): Promise<Array<{ id: string; accountId: string; clientId: string }>> {
+      if (clientIds.length === 0 || accountIds?.length === 0) return [];
+      const clientId = sql<string>`${oidcPayloads.payload}->>'clientId'`;
+      const rows = await db
+        .select({ id: oidcPayloads.id, accountId: oidcPayloads.accountId, clientId })
+        .from(oidcPayloads)
+        .where(
+          and(
+            live('Grant'),
+            inArray(clientId, [...clientIds]),
+            accountIds ? inArray(oidcPayloads.accountId, [...accountIds]) : undefined,
+          ),
+        );
+      return rows.filter((r): r is typeof r & { accountId: string } => r.accountId !== null);
     },
     /** Provider sessions of an account, for ending them when the member is disabled. */
     async sessionsOf(accountId: string): Promise<AdapterPayload[]> {

@@ -9,6 +9,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
+import type { Clients } from '../clients/clients.ts';
 import { oidcClients } from '../clients/tables.ts';
 import type { Logger } from '../config/logger.ts';
 import type { Db } from '../store/db.ts';
@@ -53,10 +54,70 @@ export function createConnectedServices(deps: {
   logger: Logger;
   /** The live provider (it is rebuilt when signing keys rotate). */
   current: () => OidcProvider;
+  clients: Pick<Clients, 'list'>;
+  /** Whether a member passes an access rule (the access subsystem's decision). */
+  mayUse: (userId: string, rule: string) => Promise<boolean>;
 }) {
   const { db } = deps;
 
+  /**
+   * Revokes a member's grants to one client, with every token issued under them, and tells the
+   * client (back-channel logout) where it registered for it. The grant goes too, not only its
+   * tokens: a provider session still pointing at it would otherwise reuse it and skip the
+   * consent page and the access rule.
+   */
+  async function revokeGrants(userId: string, clientId: string, grantIds: readonly string[]) {
+    const { provider, adapters } = deps.current();
+    for (const grantId of grantIds) {
+      await adapters.revokeGrant(grantId);
+      await adapters.factory('Grant').destroy(grantId);
+    }
+    for (const session of await adapters.sessionsOf(userId)) {
+      const authorizations = session.authorizations as Record<string, { sid?: string }> | undefined;
+      const authorization = authorizations?.[clientId];
+      if (authorization) {
+        await backchannelLogout(provider, deps.logger, clientId, userId, authorization.sid);
+      }
+    }
+    await deps.events.emit({ type: 'oidc.grants_revoked', userId, clientId });
+  }
+
   return {
+    /**
+     * After memberships or grants changed (`access.changed`): revokes the grants of members who
+     * no longer pass the access rule of the client they were given to. Runs once, on the
+     * instance where the change was made. Returns how many grants went.
+     */
+    async revokeWhereRuleFails(userIds: readonly string[] | '*'): Promise<number> {
+      const { adapters, clientRow } = deps.current();
+      const ruled = (await deps.clients.list()).filter((c) => c.accessRule !== null);
+      const grants = await adapters.grantsTo(
+        ruled.map((c) => c.clientId),
+        userIds === '*' ? null : userIds,
+      );
+      const byPair = new Map<string, { userId: string; clientId: string; ids: string[] }>();
+      for (const g of grants) {
+        const key = `${g.accountId} ${g.clientId}`;
+        const pair = byPair.get(key) ?? { userId: g.accountId, clientId: g.clientId, ids: [] };
+        pair.ids.push(g.id);
+        byPair.set(key, pair);
+      }
+      let revoked = 0;
+      for (const { userId, clientId, ids } of byPair.values()) {
+        const row = await clientRow(clientId);
+        if (row?.accessRule && (await deps.mayUse(userId, row.accessRule))) continue;
+        await revokeGrants(userId, clientId, ids);
+        await deps.audit.record({
+          actorId: null,
+          action: 'oidc.grants_revoke',
+          target: `client:${clientId}`,
+          details: { userId, reason: 'access rule no longer met' },
+        });
+        revoked += ids.length;
+      }
+      return revoked;
+    },
+
     /** The services the member allowed, most recently allowed first. */
     async list(userId: string): Promise<ConnectedService[]> {
       return db
@@ -90,23 +151,11 @@ export function createConnectedServices(deps: {
         .returning({ scopes: oidcConsents.scopes });
       if (!forgotten) return false;
 
-      const { provider, adapters } = deps.current();
-      // The grant goes too, not only its tokens: a provider session still pointing at it would
-      // otherwise reuse it and skip the consent page.
-      for (const grantId of await adapters.grantsOf(userId, clientId)) {
-        await adapters.revokeGrant(grantId);
-        await adapters.factory('Grant').destroy(grantId);
-      }
-      for (const session of await adapters.sessionsOf(userId)) {
-        const authorizations = session.authorizations as
-          | Record<string, { sid?: string }>
-          | undefined;
-        const authorization = authorizations?.[clientId];
-        if (authorization) {
-          await backchannelLogout(provider, deps.logger, clientId, userId, authorization.sid);
-        }
-      }
-      await deps.events.emit({ type: 'oidc.grants_revoked', userId, clientId });
+      await revokeGrants(
+        userId,
+        clientId,
+        await deps.current().adapters.grantsOf(userId, clientId),
+      );
       await deps.audit.record({
         actorId: userId,
         action: 'oidc.consent_revoke',

@@ -16,7 +16,8 @@ import Provider, {
   interactionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
-import { type ClientRow, RESPONSE_TYPES } from '../clients/clients.ts';
+import type { User } from '../accounts/accounts.ts';
+import { allowsResource, type ClientRow, RESPONSE_TYPES } from '../clients/clients.ts';
 import { generateSecretToken } from '../crypto/secret-tokens.ts';
 import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
@@ -64,6 +65,41 @@ const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   groups: ['groups'],
 };
+
+/** What a resource server may ask for: the member scopes, whose claims a JWT access token carries. */
+const RESOURCE_SCOPES = 'openid profile email groups';
+
+/**
+ * The member's claims for the scopes granted, the one mapping ID tokens, userinfo and JWT
+ * access tokens share: `profile` → name, username, picture; `email` → email and whether it is
+ * verified; `groups` → group paths (and, in access tokens, `permissions`). `openid` alone says
+ * only who the member is (`sub`).
+ */
+async function memberClaims(
+  user: User,
+  scopes: ReadonlySet<string>,
+  hooks: Pick<OidcHooks, 'groupsOf' | 'permissionsOf'>,
+  opts: { permissions: boolean },
+): Promise<Record<string, unknown>> {
+  return {
+    sub: user.id,
+    ...(scopes.has('profile')
+      ? {
+          name: user.name ?? user.username,
+          preferred_username: user.username,
+          ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
+        }
+      : {}),
+    ...(scopes.has('email') ? { email: user.email, email_verified: user.emailVerified } : {}),
+    ...(scopes.has('groups') ? { groups: await hooks.groupsOf(user.id) } : {}),
+    ...(scopes.has('groups') && opts.permissions
+      ? { permissions: await hooks.permissionsOf(user.id) }
+      : {}),
+  };
+}
+
+const scopeSet = (scope: unknown) =>
+  new Set(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []);
 
 export interface OidcHooks {
   /** The member's effective group paths (the access-groups subsystem fills this). */
@@ -174,26 +210,30 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     ),
   );
 
-  async function findAccount(_ctx: KoaContextWithOIDC, sub: string) {
+  /**
+   * Whether the member may still use what a client was given: their account is active and they
+   * pass the client's access rule now. Checked when a code or refresh token is redeemed, at
+   * userinfo and at introspection, not only at authorization: a member removed from the group
+   * a client requires gets no new tokens, and the ones they hold stop answering.
+   */
+  async function mayStillUse(accountId: string, clientId: string): Promise<boolean> {
+    const row = await clientRow(clientId);
+    return row !== null && (await hooks.mayUse(accountId, row.accessRule));
+  }
+
+  async function findAccount(
+    _ctx: KoaContextWithOIDC,
+    sub: string,
+    // The code, refresh token or access token being used, when there is one.
+    token?: { clientId?: string },
+  ) {
     const user = await gh.accounts.findById(sub);
     if (!user || user.disabled) return undefined;
+    if (token?.clientId && !(await mayStillUse(user.id, token.clientId))) return undefined;
     return {
       accountId: user.id,
-      async claims(_use: string, scope: string) {
-        const scopes = new Set(scope.split(' '));
-        return {
-          sub: user.id,
-          ...(scopes.has('profile')
-            ? {
-                name: user.name ?? user.username,
-                preferred_username: user.username,
-                ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
-              }
-            : {}),
-          ...(scopes.has('email') ? { email: user.email, email_verified: user.emailVerified } : {}),
-          ...(scopes.has('groups') ? { groups: await hooks.groupsOf(user.id) } : {}),
-        };
-      },
+      claims: (_use: string, scope: string) =>
+        memberClaims(user, scopeSet(scope), hooks, { permissions: false }),
     };
   }
 
@@ -251,13 +291,21 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
         enabled: true,
         // A client may introspect its own tokens, and any confidential client may introspect an
         // access token meant for it as a resource server.
+        // A token whose member was disabled or no longer passes its client's access rule is
+        // answered `active: false`.
         allowedPolicy: async (_ctx, client, token) => {
           if (client.clientAuthMethod === 'none') return false;
           if (token.clientId && token.clientId !== client.clientId) {
             const aud = (token as unknown as { aud?: string | string[] }).aud;
-            return Array.isArray(aud) ? aud.includes(client.clientId) : aud === client.clientId;
+            const forIt = Array.isArray(aud)
+              ? aud.includes(client.clientId)
+              : aud === client.clientId;
+            if (!forIt) return false;
           }
-          return true;
+          const accountId = (token as unknown as { accountId?: string }).accountId;
+          if (!accountId || !token.clientId) return true;
+          const user = await gh.accounts.findById(accountId);
+          return !!user && !user.disabled && (await mayStillUse(accountId, token.clientId));
         },
       },
       revocation: {
@@ -326,7 +374,10 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
         enabled: true,
         defaultResource: (_ctx, _client, oneOf) => oneOf ?? (undefined as never),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resourceIndicator) => {
+        // Only the resources the client's registration lists (an administrator sets them with
+        // `gatehouse client update --resource`): a token for a service behind forward auth
+        // lets its holder in as the member, so no other client may mint one.
+        getResourceServerInfo: async (_ctx, resourceIndicator, client) => {
           let url: URL;
           try {
             url = new URL(resourceIndicator);
@@ -335,8 +386,14 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
           }
           if (url.hash)
             throw new errors.InvalidTarget('the resource indicator must not contain a fragment');
+          const row = await clientRow(client.clientId);
+          if (!row || !allowsResource(row, resourceIndicator)) {
+            throw new errors.InvalidTarget(
+              'this client is not allowed tokens for that resource; an administrator lists the resources a client may ask for',
+            );
+          }
           return {
-            scope: 'openid profile email groups',
+            scope: RESOURCE_SCOPES,
             audience: resourceIndicator,
             accessTokenTTL: TTL.AccessToken,
             accessTokenFormat: 'jwt',
@@ -345,20 +402,22 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
         },
       },
     },
+    // A JWT access token for a resource carries the claims of the scopes granted for it, and no
+    // more: `openid` alone gives `sub` only.
     extraTokenClaims: async (_ctx, token) => {
-      const t = token as unknown as { accountId?: string; resourceServer?: unknown; sid?: string };
+      const t = token as unknown as {
+        accountId?: string;
+        resourceServer?: unknown;
+        sid?: string;
+        scope?: string;
+      };
       if (!t.accountId || !t.resourceServer) return undefined;
       const user = await gh.accounts.findById(t.accountId);
       if (!user) return undefined;
-      return {
-        preferred_username: user.username,
-        name: user.name ?? user.username,
-        email: user.email,
-        ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
-        groups: await hooks.groupsOf(user.id),
-        permissions: await hooks.permissionsOf(user.id),
-        ...(t.sid ? { sid: t.sid } : {}),
-      };
+      const { sub: _sub, ...claims } = await memberClaims(user, scopeSet(t.scope), hooks, {
+        permissions: true,
+      });
+      return { ...claims, ...(t.sid ? { sid: t.sid } : {}) };
     },
     loadExistingGrant: async (ctx) => {
       const client = ctx.oidc.client!;
@@ -376,22 +435,30 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
         if (existing) return existing;
       }
       const requested = String(ctx.oidc.params?.scope ?? 'openid').split(' ');
-      let consented: string[];
+      // What the member allowed before (a first-party client needs no answer): scopes, and the
+      // resources tokens may be issued for. A resource not allowed yet is asked about on the
+      // consent page, which names it.
+      let consented: { scopes: string[]; resources: string[] | null };
       if (row.firstParty) {
-        consented = requested;
+        consented = { scopes: requested, resources: null };
       } else {
         const [stored] = await gh.stores.database.db
-          .select({ scopes: oidcConsents.scopes })
+          .select({ scopes: oidcConsents.scopes, resources: oidcConsents.resources })
           .from(oidcConsents)
           .where(and(eq(oidcConsents.userId, accountId), eq(oidcConsents.clientId, row.id)));
         if (!stored) return undefined;
-        consented = stored.scopes;
+        consented = stored;
       }
+      const scope = requested.filter((s) => consented.scopes.includes(s)).join(' ');
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
-      grant.addOIDCScope(requested.filter((s) => consented.includes(s)).join(' '));
+      grant.addOIDCScope(scope);
       const resource = ctx.oidc.params?.resource;
-      if (typeof resource === 'string')
-        grant.addResourceScope(resource, requested.filter((s) => consented.includes(s)).join(' '));
+      if (
+        typeof resource === 'string' &&
+        (consented.resources === null ||
+          allowsResource({ resources: consented.resources }, resource))
+      )
+        grant.addResourceScope(resource, scope);
       await grant.save();
       return grant;
     },

@@ -40,6 +40,8 @@ export const oidcConsents = pgTable(
       .notNull()
       .references(() => oidcClients.id, { onDelete: 'cascade' }),
     scopes: text('scopes').array().notNull(),
+    /** Resource indicators the member allowed the client tokens for (named on the consent page). */
+    resources: text('resources').array().notNull().default(sql`'{}'::text[]`),
     grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().default(sql`now()`),
   },
   (t) => [primaryKey({ columns: [t.userId, t.clientId] })],

@@ -78,6 +78,7 @@ beforeAll(async () => {
       username,
       email: `${username}@example.org`,
       name: username === 'alice' ? 'Alice Example' : null,
+      emailVerified: true,
       password: PASSWORD,
     });
 });

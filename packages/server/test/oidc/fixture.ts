@@ -32,7 +32,9 @@ export interface OidcFixture {
 }
 
 /** Registers the suite's hooks; the fields are filled in by beforeAll. */
-export function oidcFixture(): OidcFixture {
+export function oidcFixture(
+  overrides: NonNullable<Parameters<typeof serveTestGatehouse>[0]>['overrides'] = {},
+): OidcFixture {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const fx = {
@@ -65,7 +67,7 @@ export function oidcFixture(): OidcFixture {
 
   beforeAll(async () => {
     fx.served = await serveTestGatehouse({
-      overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent' },
+      overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent', ...overrides },
     });
     fx.rp = await startRelyingParty();
     browser = await launchBrowser();

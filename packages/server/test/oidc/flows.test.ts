@@ -524,6 +524,7 @@ describe('client credentials and resource indicators', () => {
     const { config, client } = await register({
       grantTypes: ['client_credentials'],
       redirectUris: [],
+      resources: ['https://api.example.org'],
     });
     const opaque = await oidc.clientCredentialsGrant(config);
     expect(opaque.access_token.split('.')).toHaveLength(1);
@@ -536,10 +537,10 @@ describe('client credentials and resource indicators', () => {
   });
 
   it('a JWT access token for a member carries groups and permissions', async () => {
-    const { config } = await register();
+    const { config } = await register({ resources: ['https://api.example.org'] });
     const p = await page();
     const { url, verifier } = await pkceRequest(config, {
-      scope: 'openid profile',
+      scope: 'openid profile groups',
       resource: 'https://api.example.org',
     });
     const landed = await authorize(p, url.href, fx.rp.origin);

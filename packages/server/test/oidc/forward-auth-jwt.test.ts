@@ -1,5 +1,6 @@
 // Forward auth accepts a JWT access token Gatehouse issued for the protected service's origin
-// (a resource indicator), checked locally against the published keys, and nothing else.
+// (a resource indicator), checked locally against the published keys, to a client still
+// allowed that resource and whose access rule the member passes, and nothing else.
 
 import { generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
 
 let t: TestGatehouse;
 let userId: string;
+let clientId: string;
 
 beforeAll(async () => {
   t = await createTestGatehouse({
@@ -28,6 +30,13 @@ beforeAll(async () => {
     },
   });
   userId = (await t.gh.accounts.create({ username: 'cli', email: 'cli@example.org' })).id;
+  clientId = (
+    await t.gh.clients.create({
+      name: 'Command line',
+      grantTypes: ['client_credentials'],
+      resources: ['https://api.example.org'],
+    })
+  ).client.clientId;
 });
 afterAll(() => t?.close());
 
@@ -50,6 +59,7 @@ async function token(
     iat: now,
     exp: now + 600,
     scope: 'openid',
+    client_id: clientId,
     ...claims,
   })
     .setProtectedHeader({ alg: 'RS256', kid: signer.kid, typ: 'at+jwt' })
@@ -89,6 +99,43 @@ describe(`forward auth with JWT access tokens (${storageMode()})`, () => {
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${body}.`;
     expect((await verify(none)).statusCode).toBe(401);
     expect((await verify(`${header}.${body}.${'A'.repeat(342)}`)).statusCode).toBe(401);
+  });
+
+  it('refuses a token issued to a client not allowed the service, or no longer allowed it', async () => {
+    const other = await t.gh.clients.create({
+      name: 'Evil',
+      grantTypes: ['client_credentials'],
+    });
+    expect((await verify(await token({ client_id: other.client.clientId }))).statusCode).toBe(401);
+    expect((await verify(await token({ client_id: undefined }))).statusCode).toBe(401);
+
+    const lab = await t.gh.clients.create({
+      name: 'Lab tool',
+      grantTypes: ['client_credentials'],
+      resources: ['https://api.example.org/'],
+    });
+    const labToken = await token({ client_id: lab.client.clientId, jti: 'lab' });
+    expect((await verify(labToken)).statusCode).toBe(200);
+    // The administrator takes the resource away: the token's lease ends at once.
+    await t.gh.clients.update(lab.client.clientId, { resources: [] });
+    expect((await verify(labToken)).statusCode).toBe(401);
+  });
+
+  it("refuses the token of a member who no longer passes the client's access rule", async () => {
+    const system = { userId: null };
+    await t.gh.access.createGroup(system, { path: 'api-users' });
+    const ruled = await t.gh.clients.create({
+      name: 'Ruled',
+      grantTypes: ['client_credentials'],
+      resources: ['https://api.example.org'],
+      accessRule: 'api-users',
+    });
+    const ruledToken = await token({ client_id: ruled.client.clientId, jti: 'ruled' });
+    expect((await verify(ruledToken)).statusCode).toBe(401);
+    await t.gh.access.addMember(system, 'api-users', userId);
+    expect(
+      (await verify(await token({ client_id: ruled.client.clientId, jti: 'r2' }))).statusCode,
+    ).toBe(200);
   });
 
   it('refuses the token of a disabled member', async () => {

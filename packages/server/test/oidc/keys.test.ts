@@ -66,6 +66,7 @@ describe(`signing keys (${storageMode()})`, () => {
     const { client, secret } = await t.gh.clients.create({
       name: 'API',
       grantTypes: ['client_credentials'],
+      resources: ['https://api.example.org'],
     });
     const cached = await publishedJwks(t.app);
     const before = await apiToken(t.app, client.clientId, secret!);

@@ -75,6 +75,8 @@ export interface AuthorizeOptions {
   consent?: 'allow' | 'deny';
   /** Pages seen on the way, for assertions such as "no sign-in page was shown". */
   seen?: string[];
+  /** The text of each consent page shown, for assertions on what it names. */
+  consents?: string[];
 }
 
 /**
@@ -101,6 +103,7 @@ export async function authorize(
       current.pathname.startsWith('/oidc/interaction/') &&
       (await page.getByRole('button', { name: 'Allow' }).count()) > 0
     ) {
+      o.consents?.push(((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' '));
       await page.getByRole('button', { name: o.consent === 'deny' ? 'Deny' : 'Allow' }).click();
     } else {
       const text =

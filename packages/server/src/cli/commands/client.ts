@@ -23,6 +23,7 @@ const SETTINGS_OPTIONS = {
   'logo-uri': { type: 'string' },
   'launch-url': { type: 'string' },
   'access-rule': { type: 'string' },
+  resource: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
   'id-token-alg': { type: 'string' },
   'backchannel-logout-uri': { type: 'string' },
@@ -44,6 +45,8 @@ const SETTINGS_HELP = `  --name N                       shown on the consent pag
   --logo-uri URL                 logo for the consent page and the portal tile
   --launch-url URL               the portal shows a tile opening this URL
   --access-rule EXPR             who may sign in (default: every member)
+  --resource URL                 a resource indicator (RFC 8707) it may get tokens for, such
+                                 as a forward-auth service's origin (repeatable; none by default)
   --auth-method M                client_secret_basic (default), client_secret_post,
                                  private_key_jwt, none
   --id-token-alg A               RS256 (default), ES256, EdDSA
@@ -76,6 +79,7 @@ function settingsFrom(values: Record<string, unknown>): ClientInput {
   set('logoUri', values['logo-uri'] as string | undefined);
   set('launchUrl', values['launch-url'] as string | undefined);
   set('accessRule', values['access-rule'] as string | undefined);
+  set('resources', list(values.resource));
   set('tokenEndpointAuthMethod', values['auth-method'] as string | undefined);
   set('idTokenSignedResponseAlg', values['id-token-alg'] as string | undefined);
   set('backchannelLogoutUri', values['backchannel-logout-uri'] as string | undefined);
@@ -99,6 +103,7 @@ function describeClient(c: Client): string {
     ['redirect URIs', c.redirectUris.join('\n                  ') || '—'],
     ['logout redirects', c.postLogoutRedirectUris.join('\n                  ') || '—'],
     ['access rule', c.accessRule ?? 'every member'],
+    ['resources', c.resources.join('\n                  ') || '—'],
   ];
   if (c.launchUrl) rows.push(['launch URL', c.launchUrl]);
   if (c.backchannelLogoutUri) rows.push(['back-channel', c.backchannelLogoutUri]);

@@ -22,8 +22,15 @@ export function consentPage(p: {
   clientName: string;
   logoUri: string | null;
   scopes: string[];
+  /** Services the client asks tokens for (resource indicators): it can act there as you. */
+  resources?: string[];
 }): SafeHtml {
-  const items = p.scopes.map((s) => html`<li>${SCOPE_WORDS[s] ?? s}</li>`);
+  const items = [
+    ...p.scopes.map((s) => html`<li>${SCOPE_WORDS[s] ?? s}</li>`),
+    ...(p.resources ?? []).map(
+      (r) => html`<li>Use <strong class="consent__resource">${r}</strong> as you</li>`,
+    ),
+  ];
   const body = html`<div class="card card--auth">
   <div class="consent__client">${avatar({ name: p.clientName, pictureUrl: p.logoUri, size: 'lg' })}</div>
   <h1 class="card__title">${p.clientName} wants to use your Gatehouse account</h1>
