@@ -223,6 +223,7 @@ export async function buildApp(
   await app.register(eventsApi, {
     events: gh.events,
     authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
+    audienceOf: (userId) => oidc.connected.audienceOf(userId),
   });
   await app.register(groupPages, { gh, cookies });
   return app;

@@ -79,6 +79,7 @@ export async function createOidcState(opts: OidcOptions) {
     groupsOf: opts.groupsOf ?? ((userId) => gh.access.groupsOf(userId)),
     permissionsOf: opts.permissionsOf ?? ((userId) => gh.access.permissionsOf(userId)),
     mayUse: opts.mayUse ?? gh.mayUse,
+    introspected: (clientId, accountId) => connected.noteIntrospection(clientId, accountId),
     async sessionOf(cookieHeader) {
       const token = readCookie(cookieHeader, cookies.session);
       if (!token) return null;
@@ -217,6 +218,7 @@ export async function createOidcState(opts: OidcOptions) {
     logger: gh.logger,
     current: () => state.current,
     clients: gh.clients,
+    kv: gh.stores.kv,
     mayUse: (userId, rule) => hooks.mayUse(userId, rule),
   });
 
@@ -440,6 +442,7 @@ export async function oidcRoutes(
     const verified = await gh.apiTokens.verify(token, { address: clientAddress(request) });
     const user = verified ? await gh.accounts.findById(verified.userId) : null;
     if (!verified || !user || user.disabled) return { active: false };
+    await oidc.connected.noteIntrospection(client.clientId, user.id);
     return {
       active: true,
       token_type: 'gatehouse_api_token',

@@ -177,6 +177,14 @@ export function adapterFactory(deps: AdapterDeps) {
     }
   }
 
+  async function liveOf(model: string, accountId: string): Promise<AdapterPayload[]> {
+    const rows = await db
+      .select({ payload: oidcPayloads.payload })
+      .from(oidcPayloads)
+      .where(and(live(model), eq(oidcPayloads.accountId, accountId)));
+    return rows.map((r) => r.payload as AdapterPayload);
+  }
+
   const adapters = new Map<string, Adapter>();
   return {
     /** The `adapter` option of oidc-provider. */
@@ -235,13 +243,9 @@ export function adapterFactory(deps: AdapterDeps) {
       return rows.filter((r): r is typeof r & { accountId: string } => r.accountId !== null);
     },
     /** Provider sessions of an account, for ending them when the member is disabled. */
-    async sessionsOf(accountId: string): Promise<AdapterPayload[]> {
-      const rows = await db
-        .select({ payload: oidcPayloads.payload })
-        .from(oidcPayloads)
-        .where(and(live('Session'), eq(oidcPayloads.accountId, accountId)));
-      return rows.map((r) => r.payload as AdapterPayload);
-    },
+    sessionsOf: (accountId: string) => liveOf('Session', accountId),
+    /** Grants of an account (to every client), for telling services what concerns them. */
+    grantsOfAccount: (accountId: string) => liveOf('Grant', accountId),
   };
 }
 

@@ -14,6 +14,7 @@ import { oidcClients } from '../clients/tables.ts';
 import type { Logger } from '../config/logger.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
+import type { Kv } from '../store/kv.ts';
 import type { OidcProvider } from './provider.ts';
 import { oidcConsents } from './tables.ts';
 
@@ -55,6 +56,7 @@ export function createConnectedServices(deps: {
   /** The live provider (it is rebuilt when signing keys rotate). */
   current: () => OidcProvider;
   clients: Pick<Clients, 'list'>;
+  kv: Kv;
   /** Whether a member passes an access rule (the access subsystem's decision). */
   mayUse: (userId: string, rule: string) => Promise<boolean>;
 }) {
@@ -82,7 +84,58 @@ export function createConnectedServices(deps: {
     await deps.events.emit({ type: 'oidc.grants_revoked', userId, clientId });
   }
 
+  const introspectedKey = (clientId: string, userId: string) =>
+    `oidc:introspected:${clientId}:${userId}`;
+
+  /** Origins a client's service answers on (its redirect URIs and portal link). */
+  function originsOf(row: { redirectUris: string[]; launchUrl: string | null }): Set<string> {
+    const origins = new Set<string>();
+    for (const uri of [...row.redirectUris, ...(row.launchUrl ? [row.launchUrl] : [])]) {
+      try {
+        origins.add(new URL(uri).origin);
+      } catch {
+        // A custom-scheme redirect (native apps) has no origin to match.
+      }
+    }
+    return origins;
+  }
+
   return {
+    /**
+     * Which services a member concerns, for the revocation event stream (`/api/v1/events`):
+     * a client the member signed in to (a live grant), a service at the origin of a resource
+     * the member holds a token for, and a client that introspected one of the member's tokens
+     * in the last day. Loads the member's grants once; the answer is asked per client.
+     */
+    async audienceOf(userId: string): Promise<(clientId: string) => Promise<boolean>> {
+      const { clientRow } = deps.current();
+      const clients = new Set<string>();
+      const resourceOrigins = new Set<string>();
+      for (const grant of await deps.current().adapters.grantsOfAccount(userId)) {
+        if (typeof grant.clientId === 'string') clients.add(grant.clientId);
+        for (const indicator of Object.keys((grant.resources as object | undefined) ?? {})) {
+          try {
+            resourceOrigins.add(new URL(indicator).origin);
+          } catch {
+            // Not a URL: matches no service.
+          }
+        }
+      }
+      return async (clientId) => {
+        if (clients.has(clientId)) return true;
+        if (resourceOrigins.size > 0) {
+          const row = await clientRow(clientId);
+          if (row && [...originsOf(row)].some((o) => resourceOrigins.has(o))) return true;
+        }
+        return (await deps.kv.get(introspectedKey(clientId, userId))) !== null;
+      };
+    },
+
+    /** Notes that a client introspected a token of the member: it hears of their revocations. */
+    async noteIntrospection(clientId: string, userId: string): Promise<void> {
+      await deps.kv.set(introspectedKey(clientId, userId), '1', 86_400_000);
+    },
+
     /**
      * After memberships or grants changed (`access.changed`): revokes the grants of members who
      * no longer pass the access rule of the client they were given to. Runs once, on the

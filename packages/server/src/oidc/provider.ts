@@ -108,6 +108,8 @@ export interface OidcHooks {
   permissionsOf(userId: string): Promise<string[]>;
   /** Whether the member passes a client's access rule (null rule: every member). */
   mayUse(userId: string, rule: string | null): Promise<boolean>;
+  /** A client introspected another client's token of this member (for the event stream). */
+  introspected?(clientId: string, accountId: string): Promise<void>;
   /** The Gatehouse session behind a request, from its cookie. */
   sessionOf(
     cookieHeader: string | undefined,
@@ -305,7 +307,11 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
           const accountId = (token as unknown as { accountId?: string }).accountId;
           if (!accountId || !token.clientId) return true;
           const user = await gh.accounts.findById(accountId);
-          return !!user && !user.disabled && (await mayStillUse(accountId, token.clientId));
+          if (!user || user.disabled || !(await mayStillUse(accountId, token.clientId)))
+            return false;
+          if (token.clientId !== client.clientId)
+            await hooks.introspected?.(client.clientId, accountId);
+          return true;
         },
       },
       revocation: {

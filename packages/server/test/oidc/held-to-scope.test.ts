@@ -212,3 +212,45 @@ describe("a client's access rule holds for as long as its tokens live", () => {
     await expect(oidc.fetchUserInfo(config, tokens.access_token, fx.aliceId)).rejects.toBeDefined();
   });
 });
+
+/** Reads an event stream until `want` appears in it. */
+async function readUntil(res: Response, want: string): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes(want)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return text;
+}
+
+describe('revocation events reach only the services a member concerns', () => {
+  it("a service hears of the members who signed in to it, not of everyone's", async () => {
+    const used = await register({ name: 'Used', resources: [LAB] });
+    const unused = await register({ name: 'Unused' });
+    await authorizeFor(used.config, { scope: 'openid' });
+    const stream = (clientId: string) =>
+      fetch(`${fx.served.baseUrl}/api/v1/events`, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${fx.secretOf.get(clientId)}`).toString('base64')}`,
+        },
+      });
+    const usedStream = await stream(used.client.clientId);
+    const unusedStream = await stream(unused.client.clientId);
+    await readUntil(usedStream, ': connected');
+    await readUntil(unusedStream, ': connected');
+
+    const { events } = fx.served.gh;
+    await events.emit({ type: 'user.changed', userId: fx.aliceId });
+    await events.emit({ type: 'access.changed', userIds: '*' });
+    const toUsed = await readUntil(usedStream, 'recheck-all');
+    const toUnused = await readUntil(unusedStream, 'recheck-all');
+    expect(toUsed).toContain(`{"type":"recheck","sub":"${fx.aliceId}"}`);
+    expect(toUnused).not.toContain(fx.aliceId);
+    await usedStream.body!.cancel();
+    await unusedStream.body!.cancel();
+  });
+});

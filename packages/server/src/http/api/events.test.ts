@@ -5,16 +5,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus } from '../../store/events.ts';
 import { createMemoryKv } from '../../store/kv-memory.ts';
 import { HTTP_ERRORS, HttpError } from '../errors.ts';
-import { eventsApi, toServiceEvents } from './events.ts';
+import { type EventsApiOptions, eventsApi, toServiceEvents } from './events.ts';
 
 const ID = 'uploads';
 const SECRET = 'uploads-secret-0123456789';
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-// A fake registry: one client, HTTP Basic.
+const OTHER = 'printing';
+const OTHER_SECRET = 'printing-secret-0123456789';
+
+// A fake registry: two clients, HTTP Basic.
 async function authenticateService(request: FastifyRequest) {
-  return request.headers.authorization === basic(ID, SECRET) ? { clientId: ID } : null;
+  if (request.headers.authorization === basic(ID, SECRET)) return { clientId: ID };
+  if (request.headers.authorization === basic(OTHER, OTHER_SECRET)) return { clientId: OTHER };
+  return null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +30,9 @@ afterEach(async () => {
   app = null;
 });
 
-async function serve(options: { heartbeatMs?: number; maxStreamsPerClient?: number } = {}) {
+async function serve(
+  options: Pick<EventsApiOptions, 'heartbeatMs' | 'maxStreamsPerClient' | 'audienceOf'> = {},
+) {
   const events = createEventBus({ kv: createMemoryKv() });
   app = Fastify({ forceCloseConnections: true });
   app.setErrorHandler((err: Error, _request, reply) => {
@@ -122,7 +129,39 @@ describe('GET /api/v1/events', () => {
     await d.body!.cancel();
   });
 
-  it('unsubscribes a closed stream from the event bus', async () => {
+  it("sends each service only its own members' rechecks, and everything when that cannot be told", async () => {
+    let storeDown = false;
+    const members: Record<string, string[]> = { [ID]: ['u-ada'], [OTHER]: ['u-bob'] };
+    const { url, events } = await serve({
+      async audienceOf(userId) {
+        if (storeDown) throw new Error('store unavailable');
+        return async (clientId) => members[clientId]?.includes(userId) ?? false;
+      },
+    });
+    const uploads = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    const printing = await fetch(url, { headers: { authorization: basic(OTHER, OTHER_SECRET) } });
+    await readUntil(uploads, ': connected');
+    await readUntil(printing, ': connected');
+    await events.emit({ type: 'sessions.revoked', userId: 'u-bob', sessionIds: [] });
+    await events.emit({ type: 'access.changed', userIds: ['u-ada', 'u-bob'] });
+    await events.emit({ type: 'keys.rotated' });
+    let seenByUploads = await readUntil(uploads, '{"type":"keys"}');
+    let seenByPrinting = await readUntil(printing, '{"type":"keys"}');
+    storeDown = true;
+    await events.emit({ type: 'user.changed', userId: 'u-carol' });
+    seenByUploads += await readUntil(uploads, '"u-carol"');
+    seenByPrinting += await readUntil(printing, '"u-carol"');
+    expect(seenByUploads).not.toContain('u-bob');
+    expect(seenByUploads).toContain('"sub":"u-ada"');
+    expect(seenByUploads).toContain('{"type":"keys"}');
+    expect(seenByPrinting).not.toContain('u-ada');
+    expect(seenByPrinting.match(/"sub":"u-bob"/g)).toHaveLength(2);
+    expect(seenByPrinting).toContain('{"type":"keys"}');
+    await uploads.body!.cancel();
+    await printing.body!.cancel();
+  });
+
+  it('listens to the event bus once for every stream, and stops when the app closes', async () => {
     const kv = createMemoryKv();
     const bus = createEventBus({ kv });
     let handlers = 0;
@@ -140,11 +179,16 @@ describe('GET /api/v1/events', () => {
     await app.register(eventsApi, { events: counted, authenticateService });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/events`;
-    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
-    await readUntil(res, ': connected');
+    const first = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    const second = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    await readUntil(first, ': connected');
+    await readUntil(second, ': connected');
     expect(handlers).toBe(1);
-    await res.body!.cancel();
-    while (handlers !== 0) await sleep(5);
+    await first.body!.cancel();
+    await second.body!.cancel();
+    await app.close();
+    app = null;
+    expect(handlers).toBe(0);
   });
 
   it('ends open streams when the app closes', async () => {

@@ -4,6 +4,11 @@
 // are revoked or the member changed (sign-out, group removal, disabled), `data: {"type":"keys"}`
 // when the signing keys rotate, and a `: ping` comment as heartbeat. A service that falls too
 // far behind is disconnected: it reconnects and re-checks every lease, which is always safe.
+//
+// A `recheck` goes only to the services the member concerns (`audienceOf`: a client they signed
+// in to, one at the origin of a resource they hold a token for, one that introspected their
+// token), so a service does not learn who signs in elsewhere. If that cannot be worked out (a
+// store is down) it goes to every service: telling too many is safe, too few is not.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EventBus, GatehouseEvent } from '../../store/events.ts';
@@ -13,6 +18,11 @@ export interface EventsApiOptions {
   events: Pick<EventBus, 'on'>;
   /** The OIDC client the request's credentials (HTTP Basic client_id:client_secret) prove, or null. */
   authenticateService(request: FastifyRequest): Promise<{ clientId: string } | null>;
+  /**
+   * Which services a member's events concern: loads what is needed once per event, then answers
+   * per client id. Absent: every service hears of every member.
+   */
+  audienceOf?(userId: string): Promise<(clientId: string) => Promise<boolean>>;
   /** Heartbeat interval; proxies and the SDK drop a silent connection. Default 15 s. */
   heartbeatMs?: number;
   /** Open streams per client id (a process has one; a few for restarts overlap). Default 20. */
@@ -74,8 +84,31 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxStreams = opts.maxStreamsPerClient ?? 20;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
-  const open = new Map<string, number>();
+  /** Open streams by client id: each stream's writer. */
+  const streams = new Map<string, Set<(text: string) => void>>();
   const closers = new Set<() => void>();
+
+  async function deliver(event: GatehouseEvent) {
+    const out = toServiceEvents(event);
+    if (out.length === 0 || streams.size === 0) return;
+    for (const message of out) {
+      const text = `data: ${JSON.stringify(message)}\n\n`;
+      let concerns: ((clientId: string) => Promise<boolean>) | null = null;
+      if (message.type === 'recheck' && opts.audienceOf) {
+        concerns = await opts.audienceOf(message.sub).catch(() => null);
+      }
+      for (const [clientId, writers] of streams) {
+        if (concerns && !(await concerns(clientId).catch(() => true))) continue;
+        for (const write of writers) write(text);
+      }
+    }
+  }
+  // One subscription for every stream; events are delivered in the order they came.
+  let delivering = Promise.resolve();
+  const unsubscribe = opts.events.on((event) => {
+    delivering = delivering.then(() => deliver(event)).catch(() => {});
+  });
+  app.addHook('onClose', async () => unsubscribe());
 
   // Ends every stream before the server closes, so shutdown does not wait on them.
   app.addHook('preClose', async () => {
@@ -90,14 +123,13 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
         message: 'Authenticate with the service’s client id and secret (HTTP Basic).',
       });
     }
-    const count = open.get(service.clientId) ?? 0;
-    if (count >= maxStreams) {
+    let writers = streams.get(service.clientId);
+    if ((writers?.size ?? 0) >= maxStreams) {
       throw new HttpError('RATE_LIMITED', {
         message: 'Too many open event streams for this client; close some first.',
         retryAfterSeconds: 5,
       });
     }
-    open.set(service.clientId, count + 1);
 
     reply.hijack();
     const res = reply.raw;
@@ -120,9 +152,11 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
       }
       res.write(text);
     };
-    const unsubscribe = opts.events.on((event) => {
-      for (const out of toServiceEvents(event)) send(`data: ${JSON.stringify(out)}\n\n`);
-    });
+    if (!writers) {
+      writers = new Set();
+      streams.set(service.clientId, writers);
+    }
+    writers.add(send);
     const heartbeat = setInterval(() => send(': ping\n\n'), heartbeatMs);
     heartbeat.unref();
 
@@ -130,11 +164,10 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
-      unsubscribe();
       closers.delete(close);
-      const left = (open.get(service!.clientId) ?? 1) - 1;
-      if (left > 0) open.set(service!.clientId, left);
-      else open.delete(service!.clientId);
+      writers!.delete(send);
+      if (writers!.size === 0 && streams.get(service!.clientId) === writers)
+        streams.delete(service!.clientId);
       res.end();
       res.destroy();
     }
