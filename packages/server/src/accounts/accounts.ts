@@ -213,7 +213,13 @@ export function createAccounts(deps: {
 
     async updateProfile(
       id: string,
-      input: { name?: string | null; email?: string; pictureUrl?: string | null },
+      input: {
+        name?: string | null;
+        email?: string;
+        pictureUrl?: string | null;
+        /** An administrator vouches for the address (true) or withdraws that (false). */
+        emailVerified?: boolean;
+      },
     ): Promise<User> {
       const patch: Partial<UserRow> = { updatedAt: new Date(now()) };
       if (input.name !== undefined) {
@@ -236,6 +242,8 @@ export function createAccounts(deps: {
           patch.emailVerified = null; // a new address is unproven
         }
       }
+      if (input.emailVerified !== undefined)
+        patch.emailVerified = input.emailVerified ? new Date(now()) : null;
       try {
         const updated = await db
           .update(users)

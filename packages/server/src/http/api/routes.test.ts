@@ -315,6 +315,17 @@ describe(`administration (${storageMode()})`, () => {
     await call('PATCH', `/api/v1/admin/users/${user.id}`, adminToken, { disabled: false });
     expect((await call('GET', '/api/v1/me', theirToken)).statusCode).toBe(200);
 
+    // An administrator marks the address verified, or takes that back.
+    const verified = await call('PATCH', `/api/v1/admin/users/${user.id}`, adminToken, {
+      email_verified: true,
+    });
+    expect(verified.json().email_verified).toBe(true);
+    expect((await t.gh.accounts.findById(user.id))!.emailVerified).toBe(true);
+    const unverified = await call('PATCH', `/api/v1/admin/users/${user.id}`, adminToken, {
+      email_verified: false,
+    });
+    expect(unverified.json().email_verified).toBe(false);
+
     const reset = await call('POST', `/api/v1/admin/users/${user.id}/password-reset`, adminToken);
     expect(reset.statusCode).toBe(201);
     expect(reset.json().reset_url).toMatch(/\/reset\/gth_rst_/);

@@ -145,6 +145,12 @@ export const updateUser = defineRoute({
   body: z.strictObject({
     name: z.string().max(200).nullable().optional(),
     email: z.string().max(320).optional(),
+    email_verified: z
+      .boolean()
+      .optional()
+      .describe(
+        'Mark the address verified (sent as Remote-Email and email_verified) or not. Changing the email clears it unless given.',
+      ),
     disabled: z.boolean().optional(),
   }),
   response: adminUserSchema,
@@ -153,13 +159,18 @@ export const updateUser = defineRoute({
     const { gh, body, params } = ctx;
     await targetUser(ctx);
     if (body.disabled === true) notYourself(ctx);
-    if (body.name !== undefined || body.email !== undefined)
-      await gh.accounts.updateProfile(params.id, { name: body.name, email: body.email });
+    const profile = body.name !== undefined || body.email !== undefined;
+    if (profile || body.email_verified !== undefined)
+      await gh.accounts.updateProfile(params.id, {
+        name: body.name,
+        email: body.email,
+        emailVerified: body.email_verified,
+      });
     if (body.disabled !== undefined) {
       await gh.accounts.setDisabled(params.id, body.disabled);
       await audit(ctx, body.disabled ? 'user.disable' : 'user.enable', `user:${params.id}`);
     }
-    if (body.name !== undefined || body.email !== undefined)
+    if (profile || body.email_verified !== undefined)
       await audit(ctx, 'user.update_profile', `user:${params.id}`);
     return adminUserJson(await targetUser(ctx));
   },
