@@ -144,6 +144,8 @@ describe('GET /api/v1/events', () => {
     await readUntil(printing, ': connected');
     await events.emit({ type: 'sessions.revoked', userId: 'u-bob', sessionIds: [] });
     await events.emit({ type: 'access.changed', userIds: ['u-ada', 'u-bob'] });
+    // The grants were revoked (so the member no longer shows as the client's): still told.
+    await events.emit({ type: 'oidc.grants_revoked', userId: 'u-dan', clientId: ID });
     await events.emit({ type: 'keys.rotated' });
     let seenByUploads = await readUntil(uploads, '{"type":"keys"}');
     let seenByPrinting = await readUntil(printing, '{"type":"keys"}');
@@ -153,6 +155,8 @@ describe('GET /api/v1/events', () => {
     seenByPrinting += await readUntil(printing, '"u-carol"');
     expect(seenByUploads).not.toContain('u-bob');
     expect(seenByUploads).toContain('"sub":"u-ada"');
+    expect(seenByUploads).toContain('"sub":"u-dan"');
+    expect(seenByPrinting).not.toContain('u-dan');
     expect(seenByUploads).toContain('{"type":"keys"}');
     expect(seenByPrinting).not.toContain('u-ada');
     expect(seenByPrinting.match(/"sub":"u-bob"/g)).toHaveLength(2);

@@ -91,6 +91,9 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
   async function deliver(event: GatehouseEvent) {
     const out = toServiceEvents(event);
     if (out.length === 0 || streams.size === 0) return;
+    // An event about one client (its grants were just revoked, so they no longer show the
+    // member as its own) always reaches that client.
+    const about = 'clientId' in event ? event.clientId : null;
     for (const message of out) {
       const text = `data: ${JSON.stringify(message)}\n\n`;
       let concerns: ((clientId: string) => Promise<boolean>) | null = null;
@@ -98,7 +101,8 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
         concerns = await opts.audienceOf(message.sub).catch(() => null);
       }
       for (const [clientId, writers] of streams) {
-        if (concerns && !(await concerns(clientId).catch(() => true))) continue;
+        if (concerns && clientId !== about && !(await concerns(clientId).catch(() => true)))
+          continue;
         for (const write of writers) write(text);
       }
     }
