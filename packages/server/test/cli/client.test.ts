@@ -39,6 +39,36 @@ describe(`gatehouse client and keys (${storageMode()})`, { timeout: 180_000 }, (
 
     const updated = await run(['client', 'update', client.client_id, '--first-party', '--json']);
     expect(JSON.parse(updated.stdout).first_party).toBe(true);
+    expect(JSON.parse(updated.stdout).resources).toEqual([]);
+
+    // The resources it may get tokens for (RFC 8707): listed, replaced, checked.
+    const withResource = await run([
+      'client',
+      'update',
+      client.client_id,
+      '--resource',
+      'https://grafana.example.org/',
+      '--resource',
+      'https://api.example.org',
+      '--json',
+    ]);
+    expect(JSON.parse(withResource.stdout).resources).toEqual([
+      'https://grafana.example.org/',
+      'https://api.example.org',
+    ]);
+    expect((await run(['client', 'show', client.client_id])).stdout).toContain(
+      'https://api.example.org',
+    );
+    const badResource = await run([
+      'client',
+      'update',
+      client.client_id,
+      '--resource',
+      'https://api.example.org/?x=1',
+    ]);
+    expect(badResource.code).not.toBe(0);
+    expect(badResource.stderr).toContain('must not contain a query');
+    noStack(badResource.stderr);
 
     const rotated = JSON.parse(
       (await run(['client', 'rotate-secret', client.client_id, '--json'])).stdout,
