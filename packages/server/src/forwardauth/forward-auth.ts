@@ -61,6 +61,11 @@ interface CachedCredential {
 
 const NO_HEADERS: Verdict = Object.freeze({ status: 200, headers: null });
 const NO_RULE: Verdict = Object.freeze({ status: 403, reason: 'no rule matches this request' });
+const AMBIGUOUS_PATH: Verdict = Object.freeze({
+  status: 403,
+  reason:
+    'this path reads differently to different servers (an encoded slash or backslash, a ;parameter, a double-encoded escape or //), and the readings fall under different rules',
+});
 const UNKNOWN_RULE: Verdict = Object.freeze({
   status: 403,
   reason: 'the proxy named an unknown rule',
@@ -234,7 +239,14 @@ export function createForwardAuth(deps: {
       if (!rule) return UNKNOWN_RULE;
       if (!rule.matches(original.host, original.path, original.method)) return DENIED;
     } else {
-      rule = current.rules.match(original.host, original.path, original.method);
+      const picked = current.rules.pick(
+        original.host,
+        original.path,
+        original.readings,
+        original.method,
+      );
+      if (!picked) return AMBIGUOUS_PATH;
+      rule = picked.rule;
       if (!rule) return NO_RULE;
     }
     if (rule.policy === 'bypass') return NO_HEADERS;
