@@ -1,7 +1,7 @@
 // Forward-auth decisions: may this request, which the proxy is about to pass to a service, go
 // through, and as whom? A pipeline, each step one reason to refuse:
-//   pick the rule (named by the proxy, or the first that matches host, path and method; none:
-//   deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
+//   pick the rule (named by the proxy, or the first that matches host, path and method, the
+//   same under every way servers read the path; none: deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
 //   Authorization) → the decision for (who, rule), from an in-process cache → identity headers.
 //
 // Nothing here waits on the database once warm: sessions and users come from their own caches,
