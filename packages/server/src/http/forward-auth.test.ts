@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../config/forward-auth.ts';
 import type { AccessDecider, CredentialVerifier } from '../forwardauth/forward-auth.ts';
+import { DISGUISED_ADMIN_PATHS } from '../testing/disguised-paths.ts';
 import { createInjectClient } from '../testing/inject-client.ts';
 import {
   createTestGatehouse,
@@ -406,16 +407,7 @@ describe('/auth/verify with hostile input', () => {
 
   it('never lets a disguised path reach a rule its service would not apply', async () => {
     const { cookie } = await signedIn('bob'); // not listed on /admin/*
-    const disguises = [
-      '/public/..;/admin/x',
-      '/public/..%2Fadmin/x',
-      '/public/%2e%2e%2fadmin/x',
-      '/public/..%5cadmin/x',
-      '/public/%252e%252e%252fadmin/x',
-      '/Admin/x',
-      '/admin;x/y',
-      '/admin%2Fx',
-    ];
+    const disguises = [...DISGUISED_ADMIN_PATHS, '/public/%252e%252e%252fadmin/x'];
     for (const path of disguises) {
       for (const ask of [
         () => nginx(t.app, `https://wiki.example.org${path}`),

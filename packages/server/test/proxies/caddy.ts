@@ -6,11 +6,11 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, request } from './nginx.ts';
+import { fillSnippet, freePort, request } from './nginx.ts';
 
 export const CADDY_PATH = '/usr/bin/caddy';
 export const CADDY_SNIPPET = fileURLToPath(
@@ -33,15 +33,10 @@ export function caddyVersion(): string {
 
 /** The snippet with its placeholders filled in. */
 export function caddySiteBlock(site: CaddySite, port: number): string {
-  const values: Record<string, string> = {
+  return fillSnippet(CADDY_SNIPPET, {
     SITE: `http://${site.host}:${port}`,
     GATEHOUSE: site.gatehouse,
     UPSTREAM: site.upstream,
-  };
-  return readFileSync(CADDY_SNIPPET, 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
-    const v = values[key];
-    if (v === undefined) throw new Error(`caddy snippet: unknown placeholder ${key}`);
-    return v;
   });
 }
 
