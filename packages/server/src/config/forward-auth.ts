@@ -31,12 +31,15 @@ export interface ForwardAuthConfig {
   readonly rules: readonly ForwardAuthRuleConfig[];
   /** The header nginx's auth_request sets with the original URL (lower case). */
   readonly originalUrlHeader: string;
+  /** `case_insensitive_paths`: `path` and `path_regex` ignore case, for services that do. */
+  readonly caseInsensitivePaths: boolean;
 }
 
 export const FORWARD_AUTH_DEFAULTS: ForwardAuthConfig = Object.freeze({
   domains: Object.freeze([]) as readonly string[],
   rules: Object.freeze([]) as readonly ForwardAuthRuleConfig[],
   originalUrlHeader: 'x-original-url',
+  caseInsensitivePaths: false,
 });
 
 const HOSTNAME =
@@ -55,7 +58,7 @@ const RULE_KEYS = new Set([
   'users',
   'groups',
 ]);
-const SECTION_KEYS = new Set(['domains', 'rules', 'original_url_header']);
+const SECTION_KEYS = new Set(['domains', 'rules', 'original_url_header', 'case_insensitive_paths']);
 const MAX_RULES = 1000;
 
 /** A host name as browsers send it: lower case, IDNA (punycode), no port. Null when invalid. */
@@ -256,9 +259,13 @@ export function parseForwardAuth(raw: unknown, file: string): ForwardAuthConfig 
       );
     originalUrlHeader = h.toLowerCase();
   }
+  const caseInsensitivePaths = raw.case_insensitive_paths ?? false;
+  if (typeof caseInsensitivePaths !== 'boolean')
+    throw new ConfigError(`forward_auth.case_insensitive_paths${at} must be true or false`);
   return Object.freeze({
     domains: Object.freeze(domains as string[]),
     rules: Object.freeze(rules),
     originalUrlHeader,
+    caseInsensitivePaths,
   });
 }

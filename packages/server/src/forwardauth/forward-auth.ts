@@ -1,7 +1,7 @@
 // Forward-auth decisions: may this request, which the proxy is about to pass to a service, go
 // through, and as whom? A pipeline, each step one reason to refuse:
-//   pick the rule (named by the proxy, or the first that matches host, path and method; none:
-//   deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
+//   pick the rule (named by the proxy, or the first that matches host, path and method, the
+//   same under every way servers read the path; none: deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
 //   Authorization) → the decision for (who, rule), from an in-process cache → identity headers.
 //
 // Nothing here waits on the database once warm: sessions and users come from their own caches,
@@ -81,6 +81,11 @@ interface Subject {
 
 const NO_HEADERS: Verdict = Object.freeze({ status: 200, headers: null });
 const NO_RULE: Verdict = Object.freeze({ status: 403, reason: 'no rule matches this request' });
+const AMBIGUOUS_PATH: Verdict = Object.freeze({
+  status: 403,
+  reason:
+    'this path reads differently to different servers (an encoded slash or backslash, a ;parameter, a double-encoded escape or //), and the readings fall under different rules',
+});
 const UNKNOWN_RULE: Verdict = Object.freeze({
   status: 403,
   reason: 'the proxy named an unknown rule',
@@ -285,7 +290,14 @@ export function createForwardAuth(deps: {
       if (!rule) return UNKNOWN_RULE;
       if (!rule.matches(original.host, original.path, original.method)) return DENIED;
     } else {
-      rule = current.rules.match(original.host, original.path, original.method);
+      const picked = current.rules.pick(
+        original.host,
+        original.path,
+        original.readings,
+        original.method,
+      );
+      if (!picked) return AMBIGUOUS_PATH;
+      rule = picked.rule;
       if (!rule) return NO_RULE;
     }
     if (rule.policy === 'bypass') return NO_HEADERS;

@@ -7,6 +7,11 @@
 // passes the client's own headers on to the auth endpoint: a client behind Traefik can add
 // X-Original-URL, a client behind NGINX can add X-Forwarded-Uri. When both are present they
 // must agree, or the request is refused; so a forged header can only ever make the check fail.
+// The same holds for every pair that can disagree: X-Original-Method and X-Forwarded-Method,
+// the URL's scheme and X-Forwarded-Proto, its host and X-Forwarded-Host, its path and
+// X-Forwarded-Uri. One check compares them all (disagreement()).
+
+import { literalPath, otherReadings } from './path-readings.ts';
 
 export type HeaderValue = string | string[] | undefined;
 export type Headers = Record<string, HeaderValue>;
@@ -19,6 +24,11 @@ export interface OriginalRequest {
   readonly host: string;
   /** The path rules match: dot segments resolved, percent-escapes of unreserved characters decoded. */
   readonly path: string;
+  /**
+   * How other common servers read the same path, where that differs from `path`: a rule must
+   * be chosen the same way under every reading (see path-readings.ts). Usually empty.
+   */
+  readonly readings: readonly string[];
   /** The full URL, for the login page to send the member back to. */
   readonly url: string;
 }
@@ -29,25 +39,44 @@ export type Parsed = { ok: true; value: OriginalRequest } | { ok: false; message
 export const MAX_URL_LENGTH = 8192;
 const METHOD = /^[A-Z]{1,20}$/;
 
+/** What one header says about one part of the original request, normalised for comparing. */
+interface Claim {
+  readonly part: 'method' | 'scheme' | 'host' | 'path and query';
+  readonly header: string;
+  readonly value: string;
+}
+
+/**
+ * The one check that the headers agree: every part of the request (method, scheme, host,
+ * path and query) that two headers both describe must be described the same way. Returns the
+ * refusal's message, or null. A client can add any of these headers; if one it added were
+ * read while the proxy's own disagreed, it would choose the rule that is applied.
+ */
+function disagreement(claims: readonly Claim[]): string | null {
+  const first = new Map<Claim['part'], Claim>();
+  for (const c of claims) {
+    const seen = first.get(c.part);
+    if (!seen) first.set(c.part, c);
+    else if (seen.value !== c.value)
+      return `${seen.header} and ${c.header} describe different requests (the ${c.part} differs)`;
+  }
+  return null;
+}
+
 function single(headers: Headers, name: string): string | undefined | null {
   const v = headers[name];
   if (Array.isArray(v)) return null; // repeated: which one would the proxy have meant?
   return v;
 }
 
-const refuse = (message: string): Parsed => ({ ok: false, message });
+/** A header that is absent or empty (NGINX's `proxy_set_header X ""` sends none) says nothing. */
+const given = (v: string | undefined): v is string => v !== undefined && v !== '';
 
-/** Resolves dot segments and decodes what is safe to decode; null when malformed. */
-function rulePath(url: URL): string | null {
-  try {
-    // decodeURI leaves reserved characters (%2F, %3F, %23…) encoded, so "/a%2Fb" stays one segment.
-    return decodeURI(url.pathname);
-  } catch {
-    return null;
-  }
-}
+const refuse = (message: string): { ok: false; message: string } => ({ ok: false, message });
 
-function fromUrl(raw: string, method: string, style: OriginalRequest['style']): Parsed {
+type FromUrl = { ok: true; url: URL; value: OriginalRequest } | { ok: false; message: string };
+
+function fromUrl(raw: string, method: string, style: OriginalRequest['style']): FromUrl {
   if (raw.length > MAX_URL_LENGTH) return refuse('the original URL is too long');
   let url: URL;
   try {
@@ -60,10 +89,11 @@ function fromUrl(raw: string, method: string, style: OriginalRequest['style']): 
   if (url.username || url.password) return refuse('the original URL must not carry credentials');
   const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
   if (!host) return refuse('the original URL has no host');
-  const path = rulePath(url);
+  const path = literalPath(url.pathname);
   if (path === null) return refuse('the original URL has a malformed percent-escape');
+  const readings = otherReadings(url.pathname, path);
   url.hash = '';
-  return { ok: true, value: { style, method, host, path, url: url.href } };
+  return { ok: true, url, value: { style, method, host, path, readings, url: url.href } };
 }
 
 /**
@@ -91,34 +121,61 @@ export function parseOriginalRequest(
   )
     return refuse('a forwarding header is repeated');
 
-  const rawMethod = (oMethod ?? fMethod ?? ownMethod).toUpperCase();
-  if (!METHOD.test(rawMethod)) return refuse('the original method is not a valid HTTP method');
+  const claims: Claim[] = [];
+  for (const [header, value] of [
+    ['X-Original-Method', oMethod],
+    ['X-Forwarded-Method', fMethod],
+  ] as const) {
+    if (!given(value)) continue;
+    const m = value.toUpperCase();
+    if (!METHOD.test(m)) return refuse('the original method is not a valid HTTP method');
+    claims.push({ part: 'method', header, value: m });
+  }
+  const method = claims[0]?.value ?? ownMethod.toUpperCase();
+  if (!METHOD.test(method)) return refuse('the original method is not a valid HTTP method');
 
-  let forwarded: Parsed | null = null;
-  if (fHost !== undefined || fUri !== undefined) {
-    if (!fHost) return refuse('X-Forwarded-Uri needs X-Forwarded-Host');
-    const proto = (fProto ?? 'http').toLowerCase();
+  let proto: string | undefined;
+  if (given(fProto)) {
+    proto = fProto.toLowerCase();
     if (proto !== 'http' && proto !== 'https')
       return refuse('X-Forwarded-Proto must be http or https');
+    claims.push({ part: 'scheme', header: 'X-Forwarded-Proto', value: `${proto}:` });
+  }
+
+  let forwarded: FromUrl | null = null;
+  if (given(fHost) || given(fUri)) {
+    if (!given(fHost)) return refuse('X-Forwarded-Uri needs X-Forwarded-Host');
     const uri = fUri || '/';
     if (!uri.startsWith('/') || uri.startsWith('//'))
       return refuse('X-Forwarded-Uri must be a path starting with /');
     // A host with a path, user info or a list of hosts ("a, b") fails the round trip.
     if (/[/\\@,?#\s]/.test(fHost)) return refuse('X-Forwarded-Host is not a host name');
-    forwarded = fromUrl(`${proto}://${fHost}${uri}`, rawMethod, 'forwarded');
+    forwarded = fromUrl(`${proto ?? 'http'}://${fHost}${uri}`, method, 'forwarded');
     if (!forwarded.ok) return forwarded;
+    claims.push({ part: 'host', header: 'X-Forwarded-Host', value: forwarded.url.host });
+    if (given(fUri)) {
+      const { pathname, search } = forwarded.url;
+      claims.push({ part: 'path and query', header: 'X-Forwarded-Uri', value: pathname + search });
+    }
   }
-  if (originalUrl !== undefined && originalUrl !== '') {
-    const parsed = fromUrl(originalUrl, rawMethod, 'original-url');
-    if (!parsed.ok || !forwarded) return parsed;
-    // Both styles present: a client added one of them. They must describe the same request.
-    const a = new URL(parsed.value.url);
-    const b = new URL(forwarded.value.url);
-    if (a.host !== b.host || a.pathname + a.search !== b.pathname + b.search)
-      return refuse('X-Original-URL and X-Forwarded-Host/-Uri describe different requests');
-    return parsed;
+
+  let original: FromUrl | null = null;
+  if (given(originalUrl)) {
+    original = fromUrl(originalUrl, method, 'original-url');
+    if (!original.ok) return original;
+    const { protocol, host, pathname, search } = original.url;
+    const name = originalUrlHeader === 'x-original-url' ? 'X-Original-URL' : originalUrlHeader;
+    claims.unshift(
+      { part: 'scheme', header: name, value: protocol },
+      { part: 'host', header: name, value: host },
+      { part: 'path and query', header: name, value: pathname + search },
+    );
   }
-  if (forwarded) return forwarded;
+
+  const conflict = disagreement(claims);
+  if (conflict) return refuse(conflict);
+  const chosen = original ?? forwarded;
+  if (chosen) return { ok: true, value: chosen.value };
   return refuse(
     `no original URL: the proxy must send ${originalUrlHeader} (NGINX) or X-Forwarded-Host and X-Forwarded-Uri (Traefik, Caddy)`,
   );

@@ -71,13 +71,64 @@ describe('forward-auth rules', () => {
         'x-original-url',
       );
       if (!p.ok) return p.message;
-      return set.match(p.value.host, p.value.path, p.value.method)?.index ?? null;
+      const { host, path, readings, method } = p.value;
+      const picked = set.pick(host, path, readings, method);
+      return picked ? (picked.rule?.index ?? null) : 'ambiguous';
     };
     expect(at('/public/../admin/x')).toBe(1);
     expect(at('/public/%2e%2e/admin/x')).toBe(1);
     expect(at('/%61dmin/x')).toBe(1);
-    expect(at('/public/..%2Fadmin')).toBe(0); // an encoded slash is not a separator
+    expect(at('/public/..\\admin/x')).toBe(1);
     expect(at('/public/%zz')).toContain('percent-escape');
+    // Read differently by Tomcat/Spring (;parameters), by servers that decode before resolving
+    // dot segments (%2F, %5C, %2e%2e%2f, double encoding) or merge slashes: refused when the
+    // readings fall under different rules.
+    for (const uri of [
+      '/public/..;/admin/x',
+      '/public/..%2Fadmin/x',
+      '/public/..%2fadmin/x',
+      '/public/%2e%2e%2fadmin/x',
+      '/public/..%5cadmin/x',
+      '/public/%252e%252e%252fadmin/x',
+      '/public/%2e%2e%3b/admin/x',
+      '/admin;x/y',
+      '/admin%2Fx',
+      '//admin/x',
+    ])
+      expect(at(uri), uri).toBe('ambiguous');
+    // ...and allowed when every reading picks the same rule.
+    expect(at('/public/a;b')).toBe(0);
+    expect(at('/public/group%2Fproject')).toBe(0);
+    expect(at('/public/100%25')).toBe(0);
+    expect(at('/public/a%20b')).toBe(0);
+    expect(at('/admin/a%2Fb;c')).toBe(1);
+    expect(at('/Admin/x')).toBe(null); // case-sensitive unless case_insensitive_paths
+  });
+
+  it('ignores case in path and path_regex with case_insensitive_paths', () => {
+    const loose = compileRules(
+      parseForwardAuth(
+        {
+          case_insensitive_paths: true,
+          rules: [
+            { path: '/public/*', policy: 'bypass' },
+            { path: '/Admin/*', policy: 'signed_in', users: ['alice'] },
+            { path_regex: '^/api/v[0-9]+$', policy: 'deny' },
+            { path: '/*/EXACT', policy: 'deny' },
+          ],
+        },
+        FILE,
+      ),
+    );
+    const at = (path: string) => loose.match('wiki.example.org', path, 'GET')?.index ?? null;
+    expect(at('/ADMIN/x')).toBe(1);
+    expect(at('/admin/x')).toBe(1);
+    expect(at('/PUBLIC/x')).toBe(0);
+    expect(at('/API/V2')).toBe(2);
+    expect(at('/a/exact')).toBe(3);
+    expect(refused({ case_insensitive_paths: 'yes' })).toContain(
+      'forward_auth.case_insensitive_paths in',
+    );
   });
 });
 

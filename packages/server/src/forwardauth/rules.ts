@@ -37,6 +37,16 @@ export interface RuleSet {
   readonly originalUrlHeader: string;
   /** The first unnamed rule that matches, or null (which means deny). */
   match(host: string, path: string, method: string): Rule | null;
+  /**
+   * The rule for a path and its other readings (how other servers read it): `{ rule }` when
+   * every reading picks the same rule (or none), null when they pick different ones.
+   */
+  pick(
+    host: string,
+    path: string,
+    readings: readonly string[],
+    method: string,
+  ): { rule: Rule | null } | null;
   byName(name: string): Rule | null;
 }
 
@@ -59,12 +69,24 @@ function hostMatcher(hosts: readonly string[] | null): ((host: string) => boolea
   };
 }
 
-function pathMatcher(path: ForwardAuthRuleConfig['path']): ((path: string) => boolean) | null {
+function pathMatcher(
+  path: ForwardAuthRuleConfig['path'],
+  caseInsensitive: boolean,
+): ((path: string) => boolean) | null {
   if (!path) return null;
   if ('glob' in path) {
     // The common shapes skip the regular expression: "/x/*" is a prefix test, "/x" equality.
-    const g = path.glob;
+    const g = caseInsensitive ? path.glob.toLowerCase() : path.glob;
     const star = g.indexOf('*');
+    if (caseInsensitive) {
+      if (star === -1) return (p) => p.toLowerCase() === g;
+      if (star === g.length - 1) {
+        const prefix = g.slice(0, -1);
+        return (p) => p.toLowerCase().startsWith(prefix);
+      }
+      const re = globToRegex(g);
+      return (p) => re.test(p.toLowerCase());
+    }
     if (star === -1) return (p) => p === g;
     if (star === g.length - 1) {
       const prefix = g.slice(0, -1);
@@ -73,13 +95,18 @@ function pathMatcher(path: ForwardAuthRuleConfig['path']): ((path: string) => bo
     const re = globToRegex(g);
     return (p) => re.test(p);
   }
-  const re = new RegExp(path.regex, 'u');
+  const re = new RegExp(path.regex, caseInsensitive ? 'ui' : 'u');
   return (p) => re.test(p);
 }
 
-function compileRule(r: ForwardAuthRuleConfig, validate: ExpressionValidator, where: string): Rule {
+function compileRule(
+  r: ForwardAuthRuleConfig,
+  validate: ExpressionValidator,
+  where: string,
+  caseInsensitive: boolean,
+): Rule {
   const host = hostMatcher(r.hosts);
-  const path = pathMatcher(r.path);
+  const path = pathMatcher(r.path, caseInsensitive);
   const methods = r.methods ? new Set(r.methods) : null;
   let users: Set<string> | null = null;
   if (r.users) {
@@ -125,17 +152,25 @@ export function compileRules(
   validate: ExpressionValidator = NO_GROUP_EXPRESSIONS,
   where = '',
 ): RuleSet {
-  const rules = config.rules.map((r) => compileRule(r, validate, where));
+  const rules = config.rules.map((r) =>
+    compileRule(r, validate, where, config.caseInsensitivePaths),
+  );
   // Named rules are chosen by the proxy (`?rule=`) and never take part in host and path matching.
   const matched = rules.filter((r) => r.name === null);
   const named = new Map(rules.filter((r) => r.name !== null).map((r) => [r.name!, r]));
+  const match = (host: string, path: string, method: string) => {
+    for (const r of matched) if (r.matches(host, path, method)) return r;
+    return null;
+  };
   return Object.freeze({
     rules,
     domains: config.domains,
     originalUrlHeader: config.originalUrlHeader,
-    match(host: string, path: string, method: string) {
-      for (const r of matched) if (r.matches(host, path, method)) return r;
-      return null;
+    match,
+    pick(host: string, path: string, readings: readonly string[], method: string) {
+      const rule = match(host, path, method);
+      for (const other of readings) if (match(host, other, method) !== rule) return null;
+      return { rule };
     },
     byName(name: string) {
       return named.get(name) ?? null;

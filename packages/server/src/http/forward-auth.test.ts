@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../config/forward-auth.ts';
 import type { AccessDecider, CredentialVerifier } from '../forwardauth/forward-auth.ts';
+import { DISGUISED_ADMIN_PATHS } from '../testing/disguised-paths.ts';
 import { createInjectClient } from '../testing/inject-client.ts';
 import {
   createTestGatehouse,
@@ -28,6 +29,7 @@ const forwardAuth = parseForwardAuth(
         groups: 'members/workshop',
         policy: 'signed_in',
       },
+      { host: 'wiki.example.org', path: '/api/*', methods: ['POST'], policy: 'deny' },
       { host: ['wiki.example.org', '*.example.org'], policy: 'signed_in' },
       { name: 'alice-only', users: ['alice'], policy: 'signed_in' },
     ],
@@ -349,6 +351,100 @@ describe('/auth/verify with hostile input', () => {
       'x-original-url': 'https://wiki.example.org/public/x?a=1',
     });
     expect(agree.statusCode).toBe(200);
+  });
+
+  it('refuses every pair of headers that disagree: method, scheme, host, path', async () => {
+    const { cookie } = await signedIn('alice');
+    // Behind Traefik or Caddy, a client adds X-Original-Method to dodge a methods: [POST] rule.
+    const spoof = await forwarded('wiki.example.org', '/api/x', {
+      cookie,
+      'x-forwarded-method': 'POST',
+      'x-original-method': 'GET',
+    });
+    expect(spoof.statusCode).toBe(400);
+    expect(spoof.body).toContain(
+      'X-Original-Method and X-Forwarded-Method describe different requests (the method differs)',
+    );
+    const post = await forwarded('wiki.example.org', '/api/x', {
+      cookie,
+      'x-forwarded-method': 'POST',
+    });
+    expect(post.statusCode).toBe(403);
+    const same = await forwarded('wiki.example.org', '/api/x', {
+      cookie,
+      'x-forwarded-method': 'post',
+      'x-original-method': 'POST',
+    });
+    expect(same.statusCode).toBe(403);
+    expect((await forwarded('wiki.example.org', '/api/x', { cookie })).statusCode).toBe(200);
+
+    const url = 'https://wiki.example.org/page?a=1';
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ 'x-original-method': 'GET', 'x-forwarded-method': 'DELETE' }, 'method'],
+      [{ 'x-original-url': url, 'x-forwarded-proto': 'http' }, 'scheme'],
+      [{ 'x-original-url': url, 'x-forwarded-host': 'print.example.org' }, 'host'],
+      [{ 'x-original-url': url, 'x-forwarded-host': 'wiki.example.org:8443' }, 'host'],
+      [
+        { 'x-original-url': url, 'x-forwarded-host': 'wiki.example.org', 'x-forwarded-uri': '/' },
+        'path and query',
+      ],
+      [
+        {
+          'x-original-url': url,
+          'x-forwarded-host': 'wiki.example.org',
+          'x-forwarded-uri': '/page?a=2',
+        },
+        'path and query',
+      ],
+    ];
+    for (const [headers, part] of cases) {
+      const res = await nginx(t.app, url, { cookie, ...headers });
+      expect(res.statusCode, JSON.stringify(headers)).toBe(400);
+      expect(res.body).toContain(`(the ${part} differs)`);
+    }
+    // Headers that agree (as NGINX snippets that send both styles produce) are fine.
+    const agree = await nginx(t.app, url, {
+      cookie,
+      'x-original-method': 'GET',
+      'x-forwarded-method': 'GET',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'WIKI.example.org',
+      'x-forwarded-uri': '/page?a=1',
+    });
+    expect(agree.statusCode).toBe(200);
+  });
+
+  it('never lets a disguised path reach a rule its service would not apply', async () => {
+    const { cookie } = await signedIn('bob'); // not listed on /admin/*
+    const disguises = [...DISGUISED_ADMIN_PATHS, '/public/%252e%252e%252fadmin/x'];
+    for (const path of disguises) {
+      for (const ask of [
+        () => nginx(t.app, `https://wiki.example.org${path}`),
+        () => forwarded('wiki.example.org', path),
+      ]) {
+        // Signed out: the bypass rule would answer 200.
+        const anonymous = await ask();
+        expect(anonymous.statusCode, path).not.toBe(200);
+        expect([401, 403, 302], path).toContain(anonymous.statusCode);
+      }
+      const member = await nginx(t.app, `https://wiki.example.org${path}`, { cookie });
+      if (path === '/Admin/x') continue; // case-sensitive by default: the catch-all rule
+      expect(member.statusCode, path).toBe(403);
+      expect(member.body).toContain('reads differently to different servers');
+    }
+    // With case_insensitive_paths, /Admin/x is the admin rule.
+    t.gh.forwardAuth.reload({ ...forwardAuth, caseInsensitivePaths: true });
+    try {
+      const res = await nginx(t.app, 'https://wiki.example.org/Admin/x', { cookie });
+      expect(res.statusCode).toBe(403);
+      expect(res.body).toContain('does not allow this member');
+      expect((await nginx(t.app, 'https://wiki.example.org/PUBLIC/x')).statusCode).toBe(200);
+    } finally {
+      t.gh.forwardAuth.reload(forwardAuth);
+    }
+    // Paths every server reads alike still pass.
+    for (const path of ['/public/a;b', '/public/a%20b', '/public/group%2Fproject'])
+      expect((await nginx(t.app, `https://wiki.example.org${path}`)).statusCode, path).toBe(200);
   });
 
   it('refuses malformed, oversized and odd URLs and hosts with a clear 400', async () => {

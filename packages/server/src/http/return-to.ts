@@ -11,7 +11,10 @@ function inDomains(host: string, domains: readonly string[]): boolean {
 /**
  * A safe place from a submitted return URL, or "/" when it is missing or foreign: a local path
  * for our own pages, or a full URL on a host inside `domains` (https, or http when the issuer
- * itself is http, as in development).
+ * itself is http, as in development). The one check for every return URL (`return_to` and
+ * `rd` on the login page, GET and POST, and forward auth's redirect to it): the value is
+ * resolved as a browser would (WHATWG URL against the issuer), and the answer is the resolved
+ * URL, never the text as given.
  */
 export function safeReturnTo(
   value: unknown,
@@ -36,7 +39,11 @@ export function safeReturnTo(
     return inDomains(host, domains) ? target.href : '/';
   }
   if (target.pathname.startsWith('/login') || target.pathname.startsWith('/logout')) return '/';
-  return `${target.pathname}${target.search}${target.hash}`;
+  const local = `${target.pathname}${target.search}${target.hash}`;
+  // Resolving can leave a path that starts with "//" ("/.//evil.test", "/x/..//evil.test",
+  // "/%2e//evil.test", "/./\\evil.test"): as a relative Location that is another host, so such a
+  // path goes out whole, with our origin in front.
+  return local.startsWith('//') ? target.href : local;
 }
 
 /** For forward auth: would the login page send the member back to this URL? */

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../../src/config/forward-auth.ts';
+import { DISGUISED_ADMIN_PATHS } from '../../src/testing/disguised-paths.ts';
 import {
   createTestGatehouse,
   createTestStores,
@@ -183,6 +184,44 @@ describe('NGINX auth_request in front of two services', () => {
     expect((await ask(WIKI, '/page', { cookie: bob })).status).toBe(200);
     const alice = await sessionCookie('alice');
     expect((await ask(WIKI, '/admin/', { cookie: alice })).status).toBe(200);
+  });
+
+  it('lets no disguised path reach the bypass rule or, for bob, the admin pages', async () => {
+    const bob = await sessionCookie('bob');
+    for (const path of DISGUISED_ADMIN_PATHS) {
+      const before = upstream.seen.length;
+      const anonymous = await ask(WIKI, path);
+      expect([401, 403], path).toContain(anonymous.status);
+      expect(upstream.seen.length, path).toBe(before);
+      const member = await ask(WIKI, path, { cookie: bob });
+      if (path === '/Admin/x') {
+        // Case-sensitive by default: the catch-all rule, which lets bob in (as bob).
+        expect(member.status).toBe(200);
+        expect(lastSeen().headers['remote-user']).toBe('bob');
+        continue;
+      }
+      expect(member.status, path).toBe(403);
+      expect(upstream.seen.length, path).toBe(before);
+    }
+    // NGINX passes the path on as the client sent it, which is why Gatehouse reads it both ways.
+    const alice = await sessionCookie('alice');
+    expect((await ask(WIKI, '/public/a;b', { cookie: alice })).status).toBe(200);
+    expect(lastSeen().path).toBe('/public/a;b');
+  });
+
+  it('refuses a method or scheme a client adds beside the ones NGINX sets', async () => {
+    const cookie = await sessionCookie('alice');
+    // The snippet sets X-Original-Method and blanks the forwarded headers: forged ones vanish.
+    const res = await ask(WIKI, '/page', {
+      cookie,
+      'x-original-method': 'HEAD',
+      'x-forwarded-method': 'DELETE',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-uri': '/public/x',
+      'x-forwarded-host': WIKI,
+    });
+    expect(res.status).toBe(200);
+    expect(lastSeen().path).toBe('/page');
   });
 
   it('refuses a revoked session on the other instance (print asks instance B)', async () => {

@@ -179,6 +179,33 @@ describe('signing in with a browser', () => {
     expect(problems).toEqual([]);
   });
 
+  it('stays on Gatehouse when a signed-in member follows a return path that resolves to //host', async () => {
+    await createMember('rosa', 'Rosa Example');
+    const { context, page } = await openPage();
+    // Any request to another host is recorded and never leaves the machine.
+    const foreign: string[] = [];
+    await context.route(
+      (u) => u.origin !== new URL(gatehouse().baseUrl).origin,
+      (route) => {
+        foreign.push(route.request().url());
+        return route.abort();
+      },
+    );
+    await page.goto(url('/login'));
+    await signInWithForm(page, 'rosa');
+    await page.waitForURL(url('/'));
+    for (const trick of [
+      '/.//evil.test/phish',
+      '/x/..//evil.test',
+      '/%2e//evil.test',
+      '/./\\evil.test',
+    ]) {
+      await page.goto(url(`/login?rd=${encodeURIComponent(trick)}`));
+      expect(location(page).origin, trick).toBe(new URL(gatehouse().baseUrl).origin);
+    }
+    expect(foreign).toEqual([]);
+  });
+
   it('signs in and out with the keyboard alone', async () => {
     await createMember('bob', 'Bob Example');
     const { page, problems } = await openPage();

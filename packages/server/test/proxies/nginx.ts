@@ -24,18 +24,22 @@ export interface ProtectedHost {
   upstream: string;
 }
 
+/** A guide's snippet file with its {{…}} placeholders filled in; an unknown one is an error. */
+export function fillSnippet(file: string, values: Record<string, string>): string {
+  return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`${file}: unknown placeholder ${key}`);
+    return v;
+  });
+}
+
 /** The snippet with its placeholders filled in. */
 export function nginxServerBlock(host: ProtectedHost, listen: string): string {
-  const values: Record<string, string> = {
+  return fillSnippet(NGINX_SNIPPET, {
     LISTEN: listen,
     SERVER_NAME: host.serverName,
     GATEHOUSE: host.gatehouse,
     UPSTREAM: host.upstream,
-  };
-  return readFileSync(NGINX_SNIPPET, 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
-    const v = values[key];
-    if (v === undefined) throw new Error(`nginx snippet: unknown placeholder ${key}`);
-    return v;
   });
 }
 

@@ -112,6 +112,44 @@ describe(`sign in (${storageMode()})`, () => {
     }
   });
 
+  it('keeps a signed-in member on Gatehouse when the return path resolves to "//host"', async () => {
+    // Each of these resolves to the path "//evil.test/…", which a browser reads, as a relative
+    // Location, as another host. GET (rd and return_to) and POST use the same check.
+    const tricks = [
+      '/.//evil.test/phish',
+      '/x/..//evil.test',
+      '/%2e//evil.test',
+      '/./\\evil.test',
+      '/.//evil.test/phish?q=1#f',
+    ];
+    const origin = new URL(t.gh.config.issuer).origin;
+    const stays = (location: unknown) => {
+      expect(typeof location).toBe('string');
+      expect(String(location).startsWith('//')).toBe(false);
+      expect(new URL(String(location), `${origin}/login`).origin).toBe(origin);
+    };
+    const member = client();
+    expect((await member.signIn('alice', PASSWORD)).statusCode).toBe(303);
+    for (const trick of tricks) {
+      for (const param of ['rd', 'return_to']) {
+        const res = await member.get(`/login?${param}=${encodeURIComponent(trick)}`);
+        expect(res.statusCode, trick).toBe(303);
+        stays(res.headers.location);
+      }
+      const form = await client().get(`/login?rd=${encodeURIComponent(trick)}`);
+      expect(form.body).not.toContain('value="//');
+      const posted = await client().post('/login', {
+        username: 'alice',
+        password: PASSWORD,
+        return_to: trick,
+      });
+      expect(posted.statusCode, trick).toBe(303);
+      stays(posted.headers.location);
+    }
+    const first = await member.get(`/login?rd=${encodeURIComponent(tricks[0]!)}`);
+    expect(first.headers.location).toBe(`${origin}//evil.test/phish`);
+  });
+
   it('refuses a form without the CSRF token, with a wrong one, or from another site', async () => {
     const c = client();
     await c.get('/login');
