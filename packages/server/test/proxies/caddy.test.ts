@@ -49,6 +49,8 @@ beforeAll(async () => {
       username,
       email: `${username}@example.org`,
       name: username === 'alice' ? 'Alice Example' : null,
+      // bob's address is unverified: Gatehouse sends no Remote-Email for him.
+      emailVerified: username === 'alice',
       password: 'correct horse battery staple',
     });
 });
@@ -99,6 +101,17 @@ describe(`the Caddy snippet on Caddy ${caddyVersion().split(' ')[0]}`, () => {
         (h) => seen.headers[h] !== undefined,
       ),
     );
+    expect(JSON.stringify(seen.headers)).not.toContain('admin');
+  });
+
+  it('passes a member with an unverified address without Remote-Email, and no placeholder', async () => {
+    const token = await session('bob');
+    const res = await ask('/page', { ...FORGED, cookie: `gatehouse_session=${token}` });
+    expect(res.status, caddy.log()).toBe(200);
+    const seen = lastSeen();
+    expect(seen.headers['remote-user']).toBe('bob');
+    expect(seen.headers['remote-email']).toBeUndefined();
+    expect(Object.values(seen.headers).join('\n')).not.toContain('{http.');
     expect(JSON.stringify(seen.headers)).not.toContain('admin');
   });
 
