@@ -28,6 +28,29 @@ export interface GuardRule<Req = unknown> {
 }
 
 /**
+ * The guard methods every adapter offers, from the one function that turns a rule into the
+ * framework's middleware: one binder, so the adapters cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * return { client, ...bindGuards((rule: GuardRule<Request>) => middlewareFor(rule)) };
+ * ```
+ */
+export function bindGuards<Req, Handler>(guard: (rule: GuardRule<Req>) => Handler) {
+  return {
+    guard,
+    requireLogin: (options?: { allowUnknown?: boolean }) => guard(requireLogin(options)),
+    optionalLogin: () => guard(optionalLogin()),
+    requireAccess: (
+      expression: string | ((request: Req, user: GatehouseUser) => string),
+      options?: { allowUnknown?: boolean },
+    ) => guard(requireAccess(expression, options)),
+    requirePermission: (permission: string, ...more: string[]) =>
+      guard(requirePermission(permission, ...more)),
+  };
+}
+
+/**
  * What a guard decided: `ok` with the member (null for an anonymous optional login), or not ok
  * (the response has been sent).
  *

@@ -6,9 +6,9 @@
 
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import type { ClientCore, SessionOptions } from './client.ts';
 import { GatehouseError } from './errors.ts';
 import { type CookieOptions, type HttpExchange, readCookie } from './exchange.ts';
+import type { ClientCore, SessionOptions } from './types.ts';
 import { type GatehouseUser, userFromClaims } from './user.ts';
 
 interface SessionPayload {

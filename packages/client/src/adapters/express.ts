@@ -3,15 +3,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { GatehouseClient } from '../client.ts';
 import { type HttpExchange, serializeCookie } from '../exchange.ts';
-import {
-  applyGuard,
-  type GuardRule,
-  handleAuthRoute,
-  optionalLogin,
-  requireAccess,
-  requireLogin,
-  requirePermission,
-} from '../guards.ts';
+import { applyGuard, bindGuards, type GuardRule, handleAuthRoute } from '../guards.ts';
 import type { GatehouseUser } from '../user.ts';
 
 function exchange(req: Request, res: Response): HttpExchange {
@@ -68,15 +60,7 @@ export function expressGatehouse(client: GatehouseClient) {
   }
   return {
     client,
-    guard,
-    requireLogin: (options?: { allowUnknown?: boolean }) => guard(requireLogin(options)),
-    optionalLogin: () => guard(optionalLogin()),
-    requireAccess: (
-      expression: string | ((req: Request, user: GatehouseUser) => string),
-      options?: { allowUnknown?: boolean },
-    ) => guard(requireAccess(expression, options)),
-    requirePermission: (permission: string, ...more: string[]) =>
-      guard(requirePermission(permission, ...more)),
+    ...bindGuards(guard),
     /** Middleware answering the sign-in paths; passes every other request on. */
     routes(): RequestHandler {
       return (req, res, next) => {

@@ -8,15 +8,7 @@ import type {
 } from 'fastify';
 import type { GatehouseClient } from '../client.ts';
 import { type HttpExchange, serializeCookie } from '../exchange.ts';
-import {
-  applyGuard,
-  type GuardRule,
-  handleAuthRoute,
-  optionalLogin,
-  requireAccess,
-  requireLogin,
-  requirePermission,
-} from '../guards.ts';
+import { applyGuard, bindGuards, type GuardRule, handleAuthRoute } from '../guards.ts';
 import type { GatehouseUser } from '../user.ts';
 
 function exchange(request: FastifyRequest, reply: FastifyReply): HttpExchange {
@@ -98,14 +90,6 @@ export function fastifyGatehouse(client: GatehouseClient) {
   return {
     client,
     plugin,
-    guard,
-    requireLogin: (options?: { allowUnknown?: boolean }) => guard(requireLogin(options)),
-    optionalLogin: () => guard(optionalLogin()),
-    requireAccess: (
-      expression: string | ((request: FastifyRequest, user: GatehouseUser) => string),
-      options?: { allowUnknown?: boolean },
-    ) => guard(requireAccess(expression, options)),
-    requirePermission: (permission: string, ...more: string[]) =>
-      guard(requirePermission(permission, ...more)),
+    ...bindGuards(guard),
   };
 }

@@ -3,16 +3,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { GatehouseClient } from '../client.ts';
 import { type HttpExchange, serializeCookie } from '../exchange.ts';
-import {
-  applyGuard,
-  type GuardRule,
-  handleAuthRoute,
-  optionalLogin,
-  requireAccess,
-  requireLogin,
-  requirePermission,
-} from '../guards.ts';
-import type { GatehouseUser } from '../user.ts';
+import { applyGuard, bindGuards, type GuardRule, handleAuthRoute } from '../guards.ts';
 
 function exchange(ctx: Context): HttpExchange {
   return {
@@ -65,15 +56,7 @@ export function koaGatehouse(client: GatehouseClient) {
   }
   return {
     client,
-    guard,
-    requireLogin: (options?: { allowUnknown?: boolean }) => guard(requireLogin(options)),
-    optionalLogin: () => guard(optionalLogin()),
-    requireAccess: (
-      expression: string | ((ctx: Context, user: GatehouseUser) => string),
-      options?: { allowUnknown?: boolean },
-    ) => guard(requireAccess(expression, options)),
-    requirePermission: (permission: string, ...more: string[]) =>
-      guard(requirePermission(permission, ...more)),
+    ...bindGuards(guard),
     /** Middleware answering the sign-in paths; passes every other request on. */
     routes(): Middleware {
       return async (ctx, next) => {
