@@ -4,8 +4,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import type { Actor, GroupRole } from '../../access/access.ts';
 import { ACCESS_ERRORS, AccessError } from '../../access/errors.ts';
+import type { Actor, GroupRole } from '../../access/types.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { clientAddress } from '../client-address.ts';
 import type { CookiePolicy } from '../cookies.ts';

@@ -5,9 +5,8 @@
 // `{ error: { code, message } }` with its status. Every change is audited by the domain.
 
 import { z } from 'zod';
-import type { Actor, Grant, Group, GroupRole } from '../../../access/access.ts';
 import { AccessError } from '../../../access/errors.ts';
-import type { Invitation } from '../../../access/invitations.ts';
+import type { Actor, Grant, Group, GroupRole, Invitation } from '../../../access/types.ts';
 import { parseDuration } from '../../../config/duration.ts';
 import { HttpError } from '../../errors.ts';
 import { type ApiContext, defineRoute } from '../define.ts';
