@@ -27,6 +27,7 @@ import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
 import { authenticateClient, createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
+import { adminPages } from './pages/admin.ts';
 import { authPages } from './pages/auth.ts';
 import { groupPages } from './pages/groups.ts';
 import { returnTargetChecker } from './return-to.ts';
@@ -226,5 +227,6 @@ export async function buildApp(
     audienceOf: (userId) => oidc.connected.audienceOf(userId),
   });
   await app.register(groupPages, { gh, cookies });
+  await app.register(adminPages, { gh });
   return app;
 }

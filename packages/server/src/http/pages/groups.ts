@@ -1,10 +1,10 @@
 // Access groups on the pages: "My groups" on /account, each group's page for its owners
-// (members, invitations with a QR code, subgroups, deletion), the invitation landing page at
-// /invite/<token>, and /admin. Every handler is a thin call into gh.access.
+// (members, invitations with a QR code, subgroups, deletion), and the invitation landing page
+// at /invite/<token>; /admin is in admin.ts. Every handler is a thin call into gh.access.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import { ACCESS_ERRORS, AccessError } from '../../access/errors.ts';
+import { AccessError } from '../../access/errors.ts';
 import type { Actor, GroupRole } from '../../access/types.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { clientAddress } from '../client-address.ts';
@@ -14,7 +14,6 @@ import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import type { Notice } from '../views/components.ts';
 import {
-  adminPage,
   deleteGroupPage,
   groupPage,
   invitationCreatedPage,
@@ -38,7 +37,6 @@ const NOTICES: Record<string, Notice> = {
   },
   'invitation-revoked': { kind: 'success', text: 'The invitation has been revoked.' },
   'subgroup-created': { kind: 'success', text: 'The subgroup has been created.' },
-  'group-created': { kind: 'success', text: 'The group has been created.' },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -382,56 +380,5 @@ export async function groupPages(
     await signIn(request, reply, user.id);
     request.user = user;
     return accept(request, reply, token);
-  });
-
-  // ---- administration ----
-
-  async function requireAdmin(request: FastifyRequest) {
-    if (!(await gh.access.isAdmin(request.user!.id))) throw new HttpError('FORBIDDEN');
-  }
-
-  async function renderAdmin(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    status = 200,
-    errors?: Record<string, string>,
-  ) {
-    const notice = NOTICES[String((request.query as Record<string, unknown>).notice ?? '')] ?? null;
-    const groups = await gh.access.listGroupsWithCounts();
-    return sendPage(
-      reply,
-      adminPage({
-        user: viewUser(request.user)!,
-        csrfToken: request.csrfToken(),
-        groups,
-        notice,
-        errors,
-      }),
-      status,
-    );
-  }
-
-  app.get('/admin', signedIn, async (request, reply) => {
-    await requireAdmin(request);
-    return renderAdmin(request, reply);
-  });
-
-  app.post('/admin/groups', signedInForm, async (request, reply) => {
-    await requireAdmin(request);
-    const path = formField(request.body, 'path').trim();
-    const description = formField(request.body, 'description');
-    const ownerName = formField(request.body, 'owner').trim();
-    const owner = ownerName ? await gh.accounts.findByUsername(ownerName) : null;
-    if (ownerName && !owner)
-      return renderAdmin(request, reply, 400, { owner: ACCESS_ERRORS.USER_NOT_FOUND.message });
-    try {
-      const group = await gh.access.createGroup(actorOf(request), { path, description });
-      if (owner) await gh.access.addMember(actorOf(request), group.id, owner.id, 'owner');
-    } catch (err) {
-      if (!(err instanceof AccessError)) throw err;
-      const field = err.code === 'DESCRIPTION_INVALID' ? 'description' : 'path';
-      return renderAdmin(request, reply, err.status, { [field]: err.message });
-    }
-    return reply.redirect('/admin?notice=group-created', 303);
   });
 }
