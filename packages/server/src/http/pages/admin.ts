@@ -3,14 +3,13 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_ERRORS, AccessError } from '../../access/errors.ts';
-import type { Actor } from '../../access/types.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
-import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import { adminPage } from '../views/admin-page.ts';
 import type { Notice } from '../views/components.ts';
+import { actorOf } from './actor.ts';
 
 const NOTICES: Record<string, Notice> = {
   'group-created': { kind: 'success', text: 'The group has been created.' },
@@ -20,11 +19,6 @@ export async function adminPages(app: FastifyInstance, opts: { gh: Gatehouse }) 
   const { gh } = opts;
   const signedIn = { preHandler: app.requirePageUser };
   const signedInForm = { preHandler: [app.checkCsrf, app.requirePageUser] };
-
-  const actorOf = (request: FastifyRequest): Actor & { userId: string } => ({
-    userId: request.user!.id,
-    ip: clientAddress(request),
-  });
 
   async function requireAdmin(request: FastifyRequest) {
     if (!(await gh.access.isAdmin(request.user!.id))) throw new HttpError('FORBIDDEN');
