@@ -7,8 +7,8 @@ import {
   type TestGatehouse,
   type TestStores,
 } from '../testing/test-gatehouse.ts';
-import type { Actor } from './access.ts';
 import { AccessError } from './errors.ts';
+import type { Actor } from './types.ts';
 
 const DAY = 86_400_000;
 let clock = Date.parse('2026-11-22T12:00:00Z');

@@ -29,7 +29,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The single statement behind a cache miss: the SQL function `gatehouse_access_subject`
- * (drizzle/0002_access_subject.sql), a PL/pgSQL function so its plan is cached (planning the
+ * (drizzle/0003_access_subject.sql), a PL/pgSQL function so its plan is cached (planning the
  * recursive query costs more than running it). It returns rows (k, v): 'u' the username (none
  * for an unknown or disabled user), 'g' each effective group path, 'p' each permission.
  *

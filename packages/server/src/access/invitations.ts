@@ -6,45 +6,23 @@ import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { users } from '../accounts/tables.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import type { Db } from '../store/db.ts';
-import type { Actor, Group, GroupRole } from './access.ts';
+import type { AccessContext } from './context.ts';
 import { AccessError } from './errors.ts';
+import { setMembership } from './memberships.ts';
 import { invitations, invitationUses } from './tables.ts';
+import type {
+  Actor,
+  Group,
+  GroupRole,
+  Invitation,
+  InvitationStatus,
+  NewInvitation,
+} from './types.ts';
 
 export const MAX_SHARE_DEPTH = 10;
 export const MAX_USES = 10_000;
 const MIN_EXPIRY_MS = 60_000;
 const MAX_EXPIRY_MS = 366 * 86_400_000;
-
-export type InvitationStatus = 'pending' | 'revoked' | 'expired' | 'used-up';
-
-export interface Invitation {
-  id: string;
-  groupId: string;
-  groupPath: string;
-  role: GroupRole;
-  shareDepth: number;
-  maxUses: number;
-  uses: number;
-  note: string | null;
-  expiresAt: Date;
-  revokedAt: Date | null;
-  createdAt: Date;
-  createdBy: string | null;
-  createdByUsername: string | null;
-  status: InvitationStatus;
-}
-
-export interface NewInvitation {
-  groupId: string;
-  role?: GroupRole;
-  /** How many people may use it (1: one person). */
-  maxUses?: number;
-  /** Milliseconds from now; default 7 days. */
-  expiresInMs?: number;
-  /** How far people who join through it may invite others (0: not at all). */
-  shareDepth?: number;
-  note?: string | null;
-}
 
 const STATUS_ERROR = {
   revoked: 'INVITATION_REVOKED',
@@ -52,25 +30,14 @@ const STATUS_ERROR = {
   'used-up': 'INVITATION_USED_UP',
 } as const;
 
-export function createInvitations(deps: {
-  db: Db;
-  now: () => number;
-  issuer?: string | undefined;
-  getGroup(idOrPath: string): Promise<Group>;
-  standing(userId: string, path: string): Promise<{ role: GroupRole | null; shareDepth: number }>;
-  isAdmin(userId: string | null): Promise<boolean>;
-  record(actor: Actor, action: string, target: string, details?: object): Promise<void>;
-  changed(userId: string): Promise<void>;
-  setMembership(
-    tx: Db,
-    groupId: string,
-    userId: string,
-    role: GroupRole,
-    shareDepth: number,
-    invitationId: string | null,
-  ): Promise<void>;
-}) {
-  const { db, now } = deps;
+export function createInvitations(
+  ctx: AccessContext,
+  options: {
+    /** The public base URL, for invitation links. */
+    issuer?: string | undefined;
+  } = {},
+) {
+  const { db, now } = ctx;
 
   /** What the actor may pass on at `path`: the highest role and re-sharing depth. */
   async function inviteRights(
@@ -78,9 +45,9 @@ export function createInvitations(deps: {
     path: string,
     asAdmin = true,
   ): Promise<{ role: GroupRole | null; shareDepth: number }> {
-    if (asAdmin && (await deps.isAdmin(userId)))
+    if (asAdmin && (await ctx.isAdmin(userId)))
       return { role: 'owner', shareDepth: MAX_SHARE_DEPTH };
-    const s = await deps.standing(userId!, path);
+    const s = await ctx.standing(userId!, path);
     if (s.role === 'owner') return { role: 'owner', shareDepth: MAX_SHARE_DEPTH };
     if (s.role === 'member' && s.shareDepth > 0)
       return { role: 'member', shareDepth: s.shareDepth - 1 };
@@ -181,7 +148,7 @@ export function createInvitations(deps: {
       actor: Actor,
       input: NewInvitation,
     ): Promise<{ token: string; url: string; invitation: Invitation }> {
-      const group = await deps.getGroup(input.groupId);
+      const group = await ctx.getGroup(input.groupId);
       const role = input.role ?? 'member';
       if (role !== 'owner' && role !== 'member') throw new AccessError('ROLE_INVALID');
       const maxUses = input.maxUses ?? 1;
@@ -211,7 +178,7 @@ export function createInvitations(deps: {
         expiresAt: new Date(at + expiresIn),
         createdAt: new Date(at),
       });
-      await deps.record(actor, 'invitation.create', `invitation:${id}`, {
+      await ctx.record(actor, 'invitation.create', `invitation:${id}`, {
         path: group.path,
         role,
         maxUses,
@@ -223,7 +190,7 @@ export function createInvitations(deps: {
     },
 
     urlFor(token: string): string {
-      return `${(deps.issuer ?? '').replace(/\/+$/, '')}/invite/${token}`;
+      return `${(options.issuer ?? '').replace(/\/+$/, '')}/invite/${token}`;
     },
 
     /** Invitations to a group, newest first; `pending` keeps only those that can still be used. */
@@ -250,15 +217,15 @@ export function createInvitations(deps: {
       const inv = await api.get(invitationId);
       if (!inv) throw new AccessError('INVITATION_NOT_FOUND');
       const own = actor.userId !== null && inv.createdBy === actor.userId;
-      if (!own && !(actor.admin !== false && (await deps.isAdmin(actor.userId)))) {
-        const s = await deps.standing(actor.userId!, inv.groupPath);
+      if (!own && !(actor.admin !== false && (await ctx.isAdmin(actor.userId)))) {
+        const s = await ctx.standing(actor.userId!, inv.groupPath);
         if (s.role !== 'owner') throw new AccessError('FORBIDDEN');
       }
       await db
         .update(invitations)
         .set({ revokedAt: new Date(now()) })
         .where(and(eq(invitations.id, inv.id), isNull(invitations.revokedAt)));
-      await deps.record(actor, 'invitation.revoke', `invitation:${inv.id}`, {
+      await ctx.record(actor, 'invitation.revoke', `invitation:${inv.id}`, {
         path: inv.groupPath,
       });
     },
@@ -282,8 +249,8 @@ export function createInvitations(deps: {
       if (!inv) throw new AccessError('INVITATION_INVALID');
       const status = await effectiveStatus(inv);
       if (status !== 'pending') throw new AccessError(STATUS_ERROR[status]);
-      const group = await deps.getGroup(inv.groupId);
-      const mine = await deps.standing(actor.userId, group.path);
+      const group = await ctx.getGroup(inv.groupId);
+      const mine = await ctx.standing(actor.userId, group.path);
       const covers =
         mine.role === 'owner' ||
         (mine.role === 'member' && inv.role === 'member' && mine.shareDepth >= inv.shareDepth);
@@ -312,28 +279,28 @@ export function createInvitations(deps: {
           const s = now_ ? statusOf(now_) : 'revoked';
           throw new AccessError(STATUS_ERROR[s === 'pending' ? 'used-up' : s]);
         }
-        await deps.setMembership(
-          tx as unknown as Db,
-          group.id,
-          actor.userId,
-          inv.role,
-          inv.shareDepth,
-          inv.id,
-        );
+        await setMembership(tx as unknown as Db, {
+          groupId: group.id,
+          userId: actor.userId,
+          role: inv.role,
+          shareDepth: inv.shareDepth,
+          invitationId: inv.id,
+          createdAt: new Date(now()),
+        });
         return 'joined' as const;
       });
       if (outcome === 'again') {
         // Accepted before: fine if still a member (a double submit), refused if since removed.
-        const again = await deps.standing(actor.userId, group.path);
+        const again = await ctx.standing(actor.userId, group.path);
         if (again.role === null) throw new AccessError('INVITATION_USED_UP');
         return { group, role: again.role, alreadyMember: true };
       }
-      await deps.record(actor, 'invitation.accept', `invitation:${inv.id}`, {
+      await ctx.record(actor, 'invitation.accept', `invitation:${inv.id}`, {
         path: group.path,
         role: inv.role,
         userId: actor.userId,
       });
-      await deps.changed(actor.userId);
+      await ctx.changed([actor.userId]);
       return { group, role: inv.role, alreadyMember: false };
     },
   };

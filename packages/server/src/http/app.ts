@@ -27,8 +27,10 @@ import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
 import { authenticateClient, createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
+import { adminPages } from './pages/admin.ts';
 import { authPages } from './pages/auth.ts';
 import { groupPages } from './pages/groups.ts';
+import { invitationPages } from './pages/invitations.ts';
 import { returnTargetChecker } from './return-to.ts';
 import { securityHeaders, securityPlugin } from './security.ts';
 import { sessionPlugin } from './session-plugin.ts';
@@ -225,6 +227,8 @@ export async function buildApp(
     authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
     audienceOf: (userId) => oidc.connected.audienceOf(userId),
   });
-  await app.register(groupPages, { gh, cookies });
+  await app.register(groupPages, { gh });
+  await app.register(invitationPages, { gh, cookies });
+  await app.register(adminPages, { gh });
   return app;
 }

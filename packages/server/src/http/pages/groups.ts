@@ -1,28 +1,23 @@
 // Access groups on the pages: "My groups" on /account, each group's page for its owners
-// (members, invitations with a QR code, subgroups, deletion), the invitation landing page at
-// /invite/<token>, and /admin. Every handler is a thin call into gh.access.
+// (members, invitations with a QR code, subgroups, deletion). The invitation landing page at
+// /invite/<token> is in invitations.ts, /admin in admin.ts. Every handler is a thin call into gh.access.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import type { Actor, GroupRole } from '../../access/access.ts';
-import { ACCESS_ERRORS, AccessError } from '../../access/errors.ts';
+import { AccessError } from '../../access/errors.ts';
+import type { GroupRole } from '../../access/types.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
-import { clientAddress } from '../client-address.ts';
-import type { CookiePolicy } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import type { Notice } from '../views/components.ts';
 import {
-  adminPage,
   deleteGroupPage,
   groupPage,
   invitationCreatedPage,
-  invitePage,
   myGroupsSection,
 } from '../views/groups-pages.ts';
-import { registerPage } from '../views/pages.ts';
-import { authFlows } from './auth.ts';
+import { actorOf } from './actor.ts';
 
 export const GROUP_NOTICES: Record<string, Notice> = {
   joined: { kind: 'success', text: 'You have joined the group.' },
@@ -38,7 +33,6 @@ const NOTICES: Record<string, Notice> = {
   },
   'invitation-revoked': { kind: 'success', text: 'The invitation has been revoked.' },
   'subgroup-created': { kind: 'success', text: 'The subgroup has been created.' },
-  'group-created': { kind: 'success', text: 'The group has been created.' },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,23 +48,10 @@ export async function myGroupsPanel(gh: Gatehouse, userId: string, csrfToken: st
   return myGroupsSection({ memberships, managed, effective, csrfToken });
 }
 
-export async function groupPages(
-  app: FastifyInstance,
-  opts: { gh: Gatehouse; cookies: CookiePolicy },
-) {
-  const { gh, cookies } = opts;
-  const { config } = gh;
+export async function groupPages(app: FastifyInstance, opts: { gh: Gatehouse }) {
+  const { gh } = opts;
   const signedIn = { preHandler: app.requirePageUser };
   const signedInForm = { preHandler: [app.checkCsrf, app.requirePageUser] };
-  const csrf = { preHandler: app.checkCsrf };
-  const { signIn, registerFromForm } = authFlows(gh, cookies);
-  const registrationAllowed = () =>
-    config.registration === 'open' || config.registration === 'invite';
-
-  const actorOf = (request: FastifyRequest): Actor & { userId: string } => ({
-    userId: request.user!.id,
-    ip: clientAddress(request),
-  });
 
   /** The group named by the :id parameter, if the viewer may see its page; else 404. */
   async function groupFor(request: FastifyRequest) {
@@ -273,165 +254,5 @@ export async function groupPages(
       return renderGroup(request, reply, err.status, { form: err.message });
     }
     return reply.redirect('/account?notice=group-deleted', 303);
-  });
-
-  // ---- the invitation link ----
-
-  async function renderInvite(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    token: string,
-    error?: string,
-  ) {
-    const inv = await gh.access.invitations.inspect(token);
-    const status = !inv ? 404 : inv.status === 'pending' ? (error ? 409 : 200) : 410;
-    return sendPage(
-      reply,
-      invitePage({
-        user: viewUser(request.user),
-        csrfToken: request.csrfToken(),
-        token,
-        invitation: inv,
-        registrationAllowed: registrationAllowed(),
-        error: error ?? null,
-      }),
-      status,
-    );
-  }
-
-  app.get('/invite/:token', async (request, reply) => {
-    const { token } = request.params as { token: string };
-    return renderInvite(request, reply, token);
-  });
-
-  async function accept(request: FastifyRequest, reply: FastifyReply, token: string) {
-    try {
-      const result = await gh.access.invitations.accept(actorOf(request), token);
-      return reply.redirect(
-        `/account?notice=${result.alreadyMember ? 'already-member' : 'joined'}`,
-        303,
-      );
-    } catch (err) {
-      if (!(err instanceof AccessError)) throw err;
-      return renderInvite(request, reply, token, err.message);
-    }
-  }
-
-  app.post('/invite/:token/accept', signedInForm, async (request, reply) => {
-    const { token } = request.params as { token: string };
-    return accept(request, reply, token);
-  });
-
-  const inviteRegisterPage = (
-    request: FastifyRequest,
-    token: string,
-    groupPath: string,
-    extra = {},
-  ) =>
-    registerPage({
-      csrfToken: request.csrfToken(),
-      title: 'Create your account',
-      intro: `Then you join ${groupPath}. One account opens every service your community runs.`,
-      action: `/invite/${encodeURIComponent(token)}/register`,
-      ...extra,
-    });
-
-  /** The invitation if it can still be used and registration through it is allowed. */
-  async function registrable(request: FastifyRequest, reply: FastifyReply, token: string) {
-    const inv = await gh.access.invitations.inspect(token);
-    if (inv?.status !== 'pending') {
-      await renderInvite(request, reply, token);
-      return null;
-    }
-    if (!registrationAllowed())
-      throw new HttpError('FORBIDDEN', {
-        message: 'Registration is closed. Sign in with an existing account to accept.',
-      });
-    return inv;
-  }
-
-  app.get('/invite/:token/register', async (request, reply) => {
-    const { token } = request.params as { token: string };
-    if (request.user) return reply.redirect(`/invite/${encodeURIComponent(token)}`, 303);
-    const inv = await registrable(request, reply, token);
-    if (!inv) return reply;
-    return sendPage(reply, inviteRegisterPage(request, token, inv.groupPath));
-  });
-
-  app.post('/invite/:token/register', csrf, async (request, reply) => {
-    const { token } = request.params as { token: string };
-    const inv = await registrable(request, reply, token);
-    if (!inv) return reply;
-    const verdict = await gh.throttle.hit('register', clientAddress(request), 10, 60 * 60_000);
-    if (!verdict.allowed)
-      throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
-    const { user, values, errors } = await registerFromForm(request, {});
-    if (!user)
-      return sendPage(
-        reply,
-        inviteRegisterPage(request, token, inv.groupPath, { values, errors: errors! }),
-        400,
-      );
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.register',
-      target: `user:${user.id}`,
-      ip: clientAddress(request),
-      details: { invitation: inv.id },
-    });
-    await signIn(request, reply, user.id);
-    request.user = user;
-    return accept(request, reply, token);
-  });
-
-  // ---- administration ----
-
-  async function requireAdmin(request: FastifyRequest) {
-    if (!(await gh.access.isAdmin(request.user!.id))) throw new HttpError('FORBIDDEN');
-  }
-
-  async function renderAdmin(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    status = 200,
-    errors?: Record<string, string>,
-  ) {
-    const notice = NOTICES[String((request.query as Record<string, unknown>).notice ?? '')] ?? null;
-    const groups = await gh.access.listGroupsWithCounts();
-    return sendPage(
-      reply,
-      adminPage({
-        user: viewUser(request.user)!,
-        csrfToken: request.csrfToken(),
-        groups,
-        notice,
-        errors,
-      }),
-      status,
-    );
-  }
-
-  app.get('/admin', signedIn, async (request, reply) => {
-    await requireAdmin(request);
-    return renderAdmin(request, reply);
-  });
-
-  app.post('/admin/groups', signedInForm, async (request, reply) => {
-    await requireAdmin(request);
-    const path = formField(request.body, 'path').trim();
-    const description = formField(request.body, 'description');
-    const ownerName = formField(request.body, 'owner').trim();
-    const owner = ownerName ? await gh.accounts.findByUsername(ownerName) : null;
-    if (ownerName && !owner)
-      return renderAdmin(request, reply, 400, { owner: ACCESS_ERRORS.USER_NOT_FOUND.message });
-    try {
-      const group = await gh.access.createGroup(actorOf(request), { path, description });
-      if (owner) await gh.access.addMember(actorOf(request), group.id, owner.id, 'owner');
-    } catch (err) {
-      if (!(err instanceof AccessError)) throw err;
-      const field = err.code === 'DESCRIPTION_INVALID' ? 'description' : 'path';
-      return renderAdmin(request, reply, err.status, { [field]: err.message });
-    }
-    return reply.redirect('/admin?notice=group-created', 303);
   });
 }

@@ -1,6 +1,6 @@
 // Access groups on the pages: "My groups" on /account, a group's management page (members,
-// invitations, subgroups), the invitation link with its QR code, the invitation landing page,
-// and the administrators' view of every group tree.
+// invitations, subgroups) and the invitation link with its QR code. The invitation landing page
+// is in invitation-pages.ts, the administrators' view of every group tree in admin-page.ts.
 
 import { alertBox, csrfInput, field, formErrors, type Notice } from './components.ts';
 import { formatDateTime } from './format.ts';
@@ -333,64 +333,6 @@ export function invitationCreatedPage(p: {
   });
 }
 
-const CLOSED: Record<'revoked' | 'expired' | 'used-up', [string, string]> = {
-  revoked: [
-    'This invitation was withdrawn',
-    'The person who sent it has revoked it, or can no longer invite people. Ask them for a new link.',
-  ],
-  expired: ['This invitation has expired', 'Ask the person who sent it for a new link.'],
-  'used-up': [
-    'This invitation has been used up',
-    'It has already been used by as many people as it allows. Ask the person who sent it for a new link.',
-  ],
-};
-
-/** /invite/<token>: what the invitation offers, and the way to accept it. */
-export function invitePage(p: {
-  user: ViewUser | null;
-  csrfToken: string;
-  token: string;
-  invitation: ViewInvitation | null;
-  registrationAllowed: boolean;
-  error?: string | null;
-}): SafeHtml {
-  const inv = p.invitation;
-  let body: SafeHtml;
-  if (!inv) {
-    body = html`<div class="card card--auth card--message">
-  <h1 class="card__title">This invitation link is not valid</h1>
-  <p class="card__intro">Check that you copied the whole link, or ask for a new one.</p>
-</div>`;
-  } else if (inv.status !== 'pending') {
-    const [title, text] = CLOSED[inv.status];
-    body = html`<div class="card card--auth card--message">
-  <p class="card__eyebrow">Invitation to <span class="mono">${inv.groupPath}</span></p>
-  <h1 class="card__title">${title}</h1>
-  <p class="card__intro">${text}</p>
-</div>`;
-  } else {
-    const login = `/login?return_to=${encodeURIComponent(`/invite/${p.token}`)}`;
-    const action = p.user
-      ? html`<form class="form" method="post" action="/invite/${p.token}/accept">
-    ${csrfInput(p.csrfToken)}
-    <p>You are signed in as <strong>${p.user.username}</strong>.</p>
-    <button class="button button--primary button--block" type="submit">Join ${inv.groupPath}</button>
-  </form>`
-      : html`<p class="card__actions button-row"><a class="button button--primary" href="${login}">Sign in to accept</a>${p.registrationAllowed ? html` <a class="button button--secondary" href="/invite/${p.token}/register">Create an account</a>` : ''}</p>`;
-    body = html`<div class="card card--auth">
-  <p class="card__eyebrow">Invitation</p>
-  <h1 class="card__title">Join <span class="mono">${inv.groupPath}</span></h1>
-  <p class="card__intro">${inv.createdByUsername ?? 'An administrator'} invites you to join as ${inv.role === 'owner' ? 'an owner' : 'a member'}.${inv.shareDepth > 0 ? ' You will be able to invite others too.' : ''}</p>
-  ${p.error ? alertBox('error', [p.error]) : ''}
-  <dl class="readonly">
-    <dt>Valid until</dt><dd><time datetime="${inv.expiresAt.toISOString()}">${formatDateTime(inv.expiresAt)}</time></dd>
-  </dl>
-  ${action}
-</div>`;
-  }
-  return layout({ title: 'Invitation', user: p.user, csrfToken: p.csrfToken, body, narrow: true });
-}
-
 /** Confirmation before deleting a group, listing what goes with it. */
 export function deleteGroupPage(p: {
   user: ViewUser;
@@ -424,64 +366,5 @@ export function deleteGroupPage(p: {
     csrfToken: p.csrfToken,
     body,
     narrow: true,
-  });
-}
-
-export interface AdminGroup extends ViewGroup {
-  members: number;
-  includes: string[];
-}
-
-/** /admin: every group tree, and a form to create a group anywhere. */
-export function adminPage(p: {
-  user: ViewUser;
-  csrfToken: string;
-  groups: AdminGroup[];
-  notice?: Notice | null;
-  errors?: Record<string, string>;
-}): SafeHtml {
-  const depth = (path: string) => path.split('/').length - 1;
-  const body = html`<div class="page-head"><div>
-  <h1 class="page-head__title">Administration</h1>
-  <p class="page-head__intro">Every group tree. Owners manage their own groups; administrators manage all of them.</p>
-</div></div>
-<div class="panels">
-<section class="panel panel--wide" aria-labelledby="trees-heading">
-  <div class="panel__head">
-    <h2 class="panel__title" id="trees-heading">Groups</h2>
-    <p class="panel__intro">${p.groups.length} group${p.groups.length === 1 ? '' : 's'}. Membership of a group gives every group below it.</p>
-  </div>
-  ${
-    p.groups.length === 0
-      ? html`<p class="muted">No groups yet. Create the first one below.</p>`
-      : html`<ul class="group-tree">${p.groups.map(
-          (g) => html`<li class="group-tree__item group-tree__item--d${Math.min(depth(g.path), 8)}">
-        <a class="mono" href="/account/groups/${g.id}">${g.path.slice(g.path.lastIndexOf('/') + 1)}</a>
-        <span class="muted">${g.members} member${g.members === 1 ? '' : 's'}${g.includes.length > 0 ? `; includes ${g.includes.join(', ')}` : ''}</span>
-      </li>`,
-        )}</ul>`
-  }
-</section>
-<section class="panel" aria-labelledby="create-heading">
-  <div class="panel__head">
-    <h2 class="panel__title" id="create-heading">Create a group</h2>
-    <p class="panel__intro">A new top-level group, or a subgroup by its full path.</p>
-  </div>
-  <form class="form" method="post" action="/admin/groups">
-    ${csrfInput(p.csrfToken)}
-    ${field({ id: 'group-path', name: 'path', label: 'Path', required: true, verbatim: true, hint: 'Such as members/workshop/laser', error: p.errors?.path })}
-    ${field({ id: 'group-description', name: 'description', label: 'Description', optional: true, error: p.errors?.description })}
-    ${field({ id: 'group-owner', name: 'owner', label: 'First owner (username)', optional: true, verbatim: true, error: p.errors?.owner })}
-    <div class="form__actions"><button class="button button--primary" type="submit">Create group</button></div>
-  </form>
-</section>
-</div>`;
-  return layout({
-    title: 'Administration',
-    user: p.user,
-    csrfToken: p.csrfToken,
-    body,
-    notice: p.notice ?? null,
-    active: 'admin',
   });
 }

@@ -1,42 +1,25 @@
-// Access groups, their members and invitations, for the members who manage them; the member's
-// own memberships; and roles and grants for administrators. The access domain (gh.access)
-// decides who may do what — owners of a group or of a group above it, administrators, a
-// member leaving — and refuses with AccessError, which the pipeline turns into
-// `{ error: { code, message } }` with its status. Every change is audited by the domain.
+// Access groups and their members, for the members who manage them, and the member's own
+// memberships. The access domain (gh.access) decides who may do what — owners of a group or of
+// a group above it, administrators, a member leaving — and refuses with AccessError, which the
+// pipeline turns into `{ error: { code, message } }` with its status. Every change is audited
+// by the domain. Invitations are in invitations.ts, roles and grants in roles.ts.
 
 import { z } from 'zod';
-import type { Actor, Grant, Group, GroupRole } from '../../../access/access.ts';
 import { AccessError } from '../../../access/errors.ts';
-import type { Invitation } from '../../../access/invitations.ts';
-import { parseDuration } from '../../../config/duration.ts';
 import { HttpError } from '../../errors.ts';
-import { type ApiContext, defineRoute } from '../define.ts';
+import { defineRoute } from '../define.ts';
 import { checkListCursor, pageOf, pageQuery, paginateList } from '../pagination.ts';
-import { ADMIN_SCOPE, GROUPS_READ, GROUPS_WRITE } from '../scopes.ts';
-
-const time = z.string().describe('ISO 8601 date and time (UTC)');
-const role = z.enum(['owner', 'member']);
-const groupParams = z.strictObject({ id: z.uuid() });
-
-export const groupSchema = z.object({
-  id: z.string(),
-  path: z.string().describe('Segments joined by "/", such as members/workshop/laser.'),
-  name: z.string(),
-  parent_id: z.string().nullable(),
-  description: z.string().nullable(),
-  created_at: time,
-});
-
-function groupJson(g: Group): z.input<typeof groupSchema> {
-  return {
-    id: g.id,
-    path: g.path,
-    name: g.name,
-    parent_id: g.parentId,
-    description: g.description,
-    created_at: g.createdAt.toISOString(),
-  };
-}
+import { GROUPS_READ, GROUPS_WRITE } from '../scopes.ts';
+import {
+  actor,
+  byPath,
+  groupJson,
+  groupParams,
+  groupSchema,
+  managedGroup,
+  role,
+  time,
+} from './access-shared.ts';
 
 const membershipSchema = z.object({
   group: groupSchema,
@@ -53,58 +36,6 @@ const memberSchema = z.object({
   share_depth: z.number(),
   joined_at: time,
 });
-
-const invitationSchema = z.object({
-  id: z.string(),
-  group_id: z.string(),
-  group_path: z.string(),
-  role,
-  share_depth: z.number(),
-  max_uses: z.number(),
-  uses: z.number(),
-  note: z.string().nullable(),
-  status: z.enum(['pending', 'revoked', 'expired', 'used-up']),
-  expires_at: time,
-  revoked_at: time.nullable(),
-  created_at: time,
-  created_by: z.string().nullable().describe('The inviter’s username.'),
-});
-
-function invitationJson(i: Invitation): z.input<typeof invitationSchema> {
-  return {
-    id: i.id,
-    group_id: i.groupId,
-    group_path: i.groupPath,
-    role: i.role,
-    share_depth: i.shareDepth,
-    max_uses: i.maxUses,
-    uses: i.uses,
-    note: i.note,
-    status: i.status,
-    expires_at: i.expiresAt.toISOString(),
-    revoked_at: i.revokedAt?.toISOString() ?? null,
-    created_at: i.createdAt.toISOString(),
-    created_by: i.createdByUsername,
-  };
-}
-
-const byPath = (g: Group): [string, string] => [g.path, g.id];
-
-/**
- * The member, acting with administrator rights only through a session or a token carrying
- * gatehouse:admin: an administrator's token scoped to groups:write manages only what they own.
- */
-function actor(ctx: ApiContext<unknown, unknown, unknown>): Actor & { userId: string } {
-  const admin = ctx.auth.kind === 'session' || ctx.auth.scopes.includes(ADMIN_SCOPE);
-  return { userId: ctx.user.id, ip: ctx.address, admin };
-}
-
-/** The group, if the caller manages it (an owner at or above it, or an administrator). */
-async function managedGroup(ctx: ApiContext<{ id: string }, unknown, unknown>): Promise<Group> {
-  const group = await ctx.gh.access.getGroup(ctx.params.id);
-  if (!(await ctx.gh.access.canManage(actor(ctx), group.path))) throw new AccessError('FORBIDDEN');
-  return group;
-}
 
 // ---- the member's own groups ----
 
@@ -148,31 +79,6 @@ export const leaveGroup = defineRoute({
   errors: { 404: 'No such group, or you are not a direct member.', 409: 'LAST_OWNER' },
   async handler(ctx) {
     await ctx.gh.access.leave(actor(ctx), ctx.params.id);
-  },
-});
-
-export const acceptInvitation = defineRoute({
-  id: 'acceptInvitation',
-  method: 'POST',
-  path: '/api/v1/invitations/accept',
-  summary: 'Accept an invitation',
-  description:
-    'The token is the last part of the invitation link (`…/invite/<token>`). Accepting twice is harmless (`already_member: true`).',
-  tags: ['me', 'groups'],
-  scope: GROUPS_WRITE,
-  body: z.strictObject({ token: z.string().min(1).max(200) }),
-  response: z.object({ group: groupSchema, role, already_member: z.boolean() }),
-  errors: {
-    404: 'The token is not a genuine invitation (INVITATION_INVALID).',
-    410: 'The invitation was revoked, has expired or is used up.',
-  },
-  async handler(ctx) {
-    const result = await ctx.gh.access.invitations.accept(actor(ctx), ctx.body.token);
-    return {
-      group: groupJson(result.group),
-      role: result.role,
-      already_member: result.alreadyMember,
-    };
   },
 });
 
@@ -387,264 +293,9 @@ export const removeGroupMember = defineRoute({
   },
 });
 
-export const listGroupInvitations = defineRoute({
-  id: 'listGroupInvitations',
-  method: 'GET',
-  path: '/api/v1/groups/{id}/invitations',
-  summary: 'Invitations to a group, newest first',
-  description:
-    'For the group’s owners and administrators. The links themselves are never shown again.',
-  tags: ['groups'],
-  scope: GROUPS_READ,
-  params: groupParams,
-  query: z.strictObject({
-    ...pageQuery,
-    pending: z.enum(['true', 'false']).optional().describe('Only those that can still be used.'),
-  }),
-  response: pageOf(invitationSchema),
-  async handler(ctx) {
-    checkListCursor(ctx.query);
-    const group = await managedGroup(ctx);
-    const list = await ctx.gh.access.invitations.list(group.id, {
-      pending: ctx.query.pending === 'true',
-    });
-    // Newest first: order by the negated creation time.
-    const page = paginateList(list, ctx.query, (i) => [-i.createdAt.getTime(), i.id]);
-    return { items: page.items.map(invitationJson), next_cursor: page.next_cursor };
-  },
-});
-
-export const createGroupInvitation = defineRoute({
-  id: 'createGroupInvitation',
-  method: 'POST',
-  path: '/api/v1/groups/{id}/invitations',
-  summary: 'Invite people to a group',
-  description:
-    'Returns the link once; only a hash of its secret is kept. Owners invite with either role; members who joined through an invitation allowing re-sharing may invite further, never with more than they hold.',
-  tags: ['groups'],
-  scope: GROUPS_WRITE,
-  idempotent: true,
-  params: groupParams,
-  body: z.strictObject({
-    role: role.optional().describe('Default member.'),
-    max_uses: z
-      .number()
-      .int()
-      .optional()
-      .describe('How many people may use it, 1 to 10000; default 1.'),
-    expires_in: z
-      .string()
-      .max(20)
-      .optional()
-      .describe('A duration such as 7d or 12h, one minute to one year; default 7d.'),
-    share_depth: z
-      .number()
-      .int()
-      .optional()
-      .describe('How far people who join may invite others, 0 (default) to 10.'),
-    note: z.string().max(200).nullable().optional(),
-  }),
-  status: 201,
-  response: invitationSchema.extend({
-    url: z.string().describe('The invitation link. Shown once.'),
-  }),
-  errors: {
-    403: 'You may not invite to this group (INVITE_NOT_ALLOWED), or not with that role or depth (ROLE_TOO_HIGH, SHARE_DEPTH_TOO_HIGH).',
-  },
-  async handler(ctx) {
-    const { gh, params, body } = ctx;
-    let expiresInMs: number | undefined;
-    if (body.expires_in !== undefined) {
-      expiresInMs = parseDuration(body.expires_in) ?? Number.NaN;
-      if (!Number.isFinite(expiresInMs)) throw new AccessError('EXPIRY_INVALID');
-    }
-    const { url, invitation } = await gh.access.invitations.create(actor(ctx), {
-      groupId: params.id,
-      role: body.role as GroupRole | undefined,
-      maxUses: body.max_uses,
-      expiresInMs,
-      shareDepth: body.share_depth,
-      note: body.note ?? null,
-    });
-    return { ...invitationJson(invitation), url };
-  },
-});
-
-export const revokeGroupInvitation = defineRoute({
-  id: 'revokeGroupInvitation',
-  method: 'DELETE',
-  path: '/api/v1/groups/{id}/invitations/{invitationId}',
-  summary: 'Revoke an invitation',
-  description:
-    'Its inviter, the group’s owners and administrators may. People who already joined stay members.',
-  tags: ['groups'],
-  scope: GROUPS_WRITE,
-  params: z.strictObject({ id: z.uuid(), invitationId: z.uuid() }),
-  async handler(ctx) {
-    const { gh, params } = ctx;
-    const group = await gh.access.getGroup(params.id);
-    const invitation = await gh.access.invitations.get(params.invitationId);
-    if (!invitation || invitation.groupId !== group.id)
-      throw new AccessError('INVITATION_NOT_FOUND');
-    await gh.access.invitations.revoke(actor(ctx), invitation.id);
-  },
-});
-
-// ---- roles and grants (administrators) ----
-
-const roleSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  permissions: z.array(z.string()),
-});
-
-const grantBody = z.strictObject({
-  permission: z.string().max(100).optional().describe('A permission string, such as upload:write.'),
-  role: z.string().max(60).optional().describe('The name of a role.'),
-});
-
-function grantOf(body: z.output<typeof grantBody>): Grant {
-  if ((body.permission === undefined) === (body.role === undefined))
-    throw new HttpError('BAD_REQUEST', {
-      message: 'Invalid request: body: give either "permission" or "role", not both.',
-    });
-  return body.permission !== undefined ? { permission: body.permission } : { role: body.role! };
-}
-
-const grantsSchema = z.object({
-  grants: z.array(z.object({ permission: z.string().optional(), role: z.string().optional() })),
-});
-
-export const listRoles = defineRoute({
-  id: 'adminListRoles',
-  method: 'GET',
-  path: '/api/v1/admin/roles',
-  summary: 'Roles and the permissions each bundles, in name order',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  query: z.strictObject({ ...pageQuery }),
-  response: pageOf(roleSchema),
-  async handler({ gh, query }) {
-    return paginateList(await gh.access.listRoles(), query, (r) => [r.name, r.id]);
-  },
-});
-
-export const defineRole = defineRoute({
-  id: 'adminDefineRole',
-  method: 'POST',
-  path: '/api/v1/admin/roles',
-  summary: 'Create a role, or replace the permissions of an existing one',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  body: z.strictObject({
-    name: z.string().min(1).max(60).describe('Lowercase letters, digits, ".", "_" or "-".'),
-    permissions: z.array(z.string().max(100)).max(200),
-    description: z.string().max(500).nullable().optional(),
-  }),
-  response: roleSchema,
-  async handler(ctx) {
-    const { gh, body } = ctx;
-    await gh.access.defineRole(actor(ctx), body.name, body.permissions, body.description ?? null);
-    return (await gh.access.listRoles()).find((r) => r.name === body.name)!;
-  },
-});
-
-export const deleteRole = defineRoute({
-  id: 'adminDeleteRole',
-  method: 'DELETE',
-  path: '/api/v1/admin/roles/{id}',
-  summary: 'Delete a role',
-  description: 'Everyone holding it through a grant loses its permissions at once.',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: z.strictObject({ id: z.uuid() }),
-  async handler(ctx) {
-    const role = (await ctx.gh.access.listRoles()).find((r) => r.id === ctx.params.id);
-    if (!role) throw new AccessError('ROLE_NOT_FOUND');
-    await ctx.gh.access.deleteRole(actor(ctx), role.name);
-  },
-});
-
-export const grantToUser = defineRoute({
-  id: 'adminGrantToUser',
-  method: 'POST',
-  path: '/api/v1/admin/users/{id}/grants',
-  summary: 'Grant a user a permission or a role',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: z.strictObject({ id: z.uuid() }),
-  body: grantBody,
-  async handler(ctx) {
-    await ctx.gh.access.grantToUser(actor(ctx), ctx.params.id, grantOf(ctx.body));
-  },
-});
-
-export const revokeFromUser = defineRoute({
-  id: 'adminRevokeFromUser',
-  method: 'DELETE',
-  path: '/api/v1/admin/users/{id}/grants',
-  summary: 'Take a permission or a role from a user',
-  description: 'The body names the grant, as for POST.',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: z.strictObject({ id: z.uuid() }),
-  body: grantBody,
-  async handler(ctx) {
-    const user = await ctx.gh.accounts.findById(ctx.params.id);
-    if (!user) throw new AccessError('USER_NOT_FOUND');
-    await ctx.gh.access.revokeFromUser(actor(ctx), user.id, grantOf(ctx.body));
-  },
-});
-
-export const listGroupGrants = defineRoute({
-  id: 'adminListGroupGrants',
-  method: 'GET',
-  path: '/api/v1/admin/groups/{id}/grants',
-  summary: 'What a group grants its members (and the members of its subgroups)',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: groupParams,
-  response: grantsSchema,
-  async handler(ctx) {
-    const group = await ctx.gh.access.getGroup(ctx.params.id);
-    return { grants: await ctx.gh.access.grantsOfGroup(group.id) };
-  },
-});
-
-export const grantToGroup = defineRoute({
-  id: 'adminGrantToGroup',
-  method: 'POST',
-  path: '/api/v1/admin/groups/{id}/grants',
-  summary: 'Grant every member of a group and its subgroups a permission or a role',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: groupParams,
-  body: grantBody,
-  async handler(ctx) {
-    await ctx.gh.access.grantToGroup(actor(ctx), ctx.params.id, grantOf(ctx.body));
-  },
-});
-
-export const revokeFromGroup = defineRoute({
-  id: 'adminRevokeFromGroup',
-  method: 'DELETE',
-  path: '/api/v1/admin/groups/{id}/grants',
-  summary: 'Take a permission or a role from a group',
-  description: 'The body names the grant, as for POST.',
-  tags: ['admin'],
-  scope: ADMIN_SCOPE,
-  params: groupParams,
-  body: grantBody,
-  async handler(ctx) {
-    await ctx.gh.access.revokeFromGroup(actor(ctx), ctx.params.id, grantOf(ctx.body));
-  },
-});
-
 export const groupRoutes = [
   listMyGroups,
   leaveGroup,
-  acceptInvitation,
   listGroups,
   createGroup,
   getGroup,
@@ -653,18 +304,4 @@ export const groupRoutes = [
   listGroupMembers,
   addGroupMember,
   removeGroupMember,
-  listGroupInvitations,
-  createGroupInvitation,
-  revokeGroupInvitation,
-];
-
-export const roleRoutes = [
-  listRoles,
-  defineRole,
-  deleteRole,
-  grantToUser,
-  revokeFromUser,
-  listGroupGrants,
-  grantToGroup,
-  revokeFromGroup,
 ];
