@@ -10,6 +10,7 @@ import {
   evaluateExpression,
   parseExpression,
 } from 'gatehouse-client/expression';
+import { UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import { createLru } from '../store/lru.ts';
@@ -24,8 +25,6 @@ export interface Subject extends AccessSubject {
   readonly groups: ReadonlySet<string>;
   readonly permissions: ReadonlySet<string>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The single statement behind a cache miss: the SQL function `gatehouse_access_subject`

@@ -5,6 +5,7 @@
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { users } from '../accounts/tables.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
+import { CONTROL_CHARACTERS, UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { AccessContext } from './context.ts';
 import { AccessError } from './errors.ts';
@@ -161,7 +162,7 @@ export function createInvitations(
       if (!Number.isInteger(shareDepth) || shareDepth < 0 || shareDepth > MAX_SHARE_DEPTH)
         throw new AccessError('SHARE_DEPTH_INVALID');
       const note = input.note?.trim() || null;
-      if (note && (note.length > 200 || /\p{Cc}|\p{Cf}/u.test(note)))
+      if (note && (note.length > 200 || CONTROL_CHARACTERS.test(note)))
         throw new AccessError('NOTE_INVALID');
       await checkRights(actor.userId, group.path, role, shareDepth, actor.admin !== false);
       const { token, id, hash } = generateSecretToken('inv');
@@ -207,7 +208,7 @@ export function createInvitations(
     },
 
     async get(id: string): Promise<Invitation | null> {
-      if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (typeof id !== 'string' || !UUID.test(id)) return null;
       const [row] = await select(eq(invitations.id, id.toLowerCase()));
       return row ? strip(row) : null;
     },

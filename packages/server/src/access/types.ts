@@ -1,6 +1,7 @@
 // What every part of the access domain speaks: who acts, groups and their members, grants, and
 // the checks on names and texts that more than one section applies.
 
+import { CONTROL_CHARACTERS as CONTROL } from '../patterns.ts';
 import { AccessError } from './errors.ts';
 
 export type GroupRole = 'owner' | 'member';
@@ -92,8 +93,8 @@ export interface Standing {
 
 const PERMISSION = /^[A-Za-z0-9._:*-]{1,100}$/;
 export const ROLE_NAME = /^[a-z0-9._-]{1,60}$/;
-const CONTROL = /\p{Cc}|\p{Cf}/u;
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export { UUID } from '../patterns.ts';
 
 export function validPermission(p: unknown): p is string {
   return typeof p === 'string' && PERMISSION.test(p);

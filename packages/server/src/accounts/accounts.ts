@@ -2,6 +2,7 @@
 
 import { and, asc, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { createPasswordHasher } from '../crypto/passwords.ts';
+import { UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import { createLru } from '../store/lru.ts';
@@ -159,7 +160,7 @@ export function createAccounts(deps: {
     async findById(id: string): Promise<User | null> {
       const cached = cache.get(id);
       if (cached) return cached;
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!UUID.test(id)) return null;
       const found = await load(eq(users.id, id));
       if (found) cache.set(id, found.user);
       return found?.user ?? null;
@@ -355,7 +356,7 @@ export function createAccounts(deps: {
 
     /** Deletes a user and, by cascade, their sessions, tokens and grants. True when deleted. */
     async delete(id: string): Promise<boolean> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+      if (!UUID.test(id)) return false;
       const removed = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
       if (removed.length > 0) await changed(id);
       return removed.length > 0;

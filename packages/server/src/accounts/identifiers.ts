@@ -4,11 +4,12 @@
 // case-insensitively, and must then be plain ASCII letters, digits, ".", "_" or "-". Allowing
 // every script would let "аdmin" (Cyrillic а) pass for "admin"; display names carry Unicode.
 
+import { CONTROL_CHARACTERS as CONTROL } from '../patterns.ts';
+
 const USERNAME = /^[a-z0-9](?:[a-z0-9._-]{0,38}[a-z0-9])?$/;
 // Deliberately simple: one @, no spaces or control characters, a dotted domain. Deliverability
 // is proven by the verification mail, not by a regex.
 const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]{2,}$/u;
-const CONTROL = /\p{Cc}|\p{Cf}/u;
 
 /** The display form: NFKC, trimmed; null when it cannot be a username. */
 export function normaliseUsername(input: string): { display: string; key: string } | null {

@@ -12,6 +12,7 @@ import { and, count, desc, eq } from 'drizzle-orm';
 import type { Accounts } from '../accounts/accounts.ts';
 import { parseDuration } from '../config/duration.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
+import { CONTROL_CHARACTERS, UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import type { Kv } from '../store/kv.ts';
@@ -106,8 +107,7 @@ export function expiresAtFrom(duration: string | null | undefined, now: number):
 function normaliseName(name: unknown): string | null {
   if (typeof name !== 'string') return null;
   const n = name.normalize('NFKC').trim();
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (n.length < 1 || n.length > 100 || /[\u0000-\u001f\u007f-\u009f]/.test(n)) return null;
+  if (n.length < 1 || n.length > 100 || CONTROL_CHARACTERS.test(n)) return null;
   return n;
 }
 
@@ -320,7 +320,7 @@ export function createApiTokens(deps: {
     },
 
     async get(id: string): Promise<ApiTokenInfo | null> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!UUID.test(id)) return null;
       const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, id)).limit(1);
       return row ? toInfo(row, now()) : null;
     },
@@ -330,7 +330,7 @@ export function createApiTokens(deps: {
      * (someone else's token answers like an unknown one). True when a token was revoked.
      */
     async revoke(id: string, options: { userId?: string } = {}): Promise<boolean> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+      if (!UUID.test(id)) return false;
       const where = options.userId
         ? and(eq(apiTokens.id, id), eq(apiTokens.userId, options.userId))
         : eq(apiTokens.id, id);

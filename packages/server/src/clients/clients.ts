@@ -12,6 +12,7 @@ import {
   parseSecretToken,
   verifySecret,
 } from '../crypto/secret-tokens.ts';
+import { CONTROL_CHARACTERS, UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import { oidcClients } from './tables.ts';
@@ -129,8 +130,7 @@ export interface Client {
 function text(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') return invalid(`${field} must be text`);
   const s = value.trim();
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (!s || s.length > max || /[\u0000-\u001f\u007f]/.test(s)) {
+  if (!s || s.length > max || CONTROL_CHARACTERS.test(s)) {
     return invalid(`${field} must be 1 to ${max} characters without control characters`);
   }
   return s;
@@ -442,7 +442,7 @@ export function createClients(deps: {
   }
 
   async function row(clientId: string): Promise<ClientRow | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(clientId)) return null;
+    if (!UUID.test(clientId)) return null;
     const [found] = await db
       .select()
       .from(oidcClients)

@@ -6,6 +6,7 @@
 // and let us reject a malformed one without a database read.
 import { hash as oneShotHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { UUID } from '../patterns.ts';
 
 export const TOKEN_KINDS = ['sess', 'api', 'inv', 'rst', 'vfy', 'setup', 'cs'] as const;
 
@@ -28,8 +29,6 @@ const MAX_SECRET = (1n << BigInt(SECRET_BYTES * 8)) - 1n;
 const PREFIX_BY_KIND: ReadonlyMap<string, string> = new Map(
   TOKEN_KINDS.map((kind) => [kind, `${NAMESPACE}${kind}_`]),
 );
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A RegExp source for secret scanners (GitHub secret scanning custom patterns, gitleaks,

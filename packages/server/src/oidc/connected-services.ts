@@ -12,6 +12,7 @@ import type { Audit } from '../audit/audit.ts';
 import type { Clients } from '../clients/clients.ts';
 import { oidcClients } from '../clients/tables.ts';
 import type { Logger } from '../config/logger.ts';
+import { UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import type { Kv } from '../store/kv.ts';
@@ -27,8 +28,6 @@ export interface ConnectedService {
   /** When the member last answered its consent page. */
   allowedAt: Date;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Back-channel logout of one member's session at one client, if it registered for it. */
 export async function backchannelLogout(

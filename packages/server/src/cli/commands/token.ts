@@ -3,11 +3,10 @@
 
 import { type ApiTokenInfo, expiresAtFrom } from '../../apitokens/apitokens.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { UUID } from '../../patterns.ts';
 import { withGatehouse } from '../context.ts';
 import type { Command } from '../main.ts';
 import { CommandError, UsageError } from '../output.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A user named by username or id. */
 async function findUser(gh: Gatehouse, ref: string) {

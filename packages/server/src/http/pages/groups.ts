@@ -7,6 +7,7 @@ import QRCode from 'qrcode';
 import { AccessError } from '../../access/errors.ts';
 import type { GroupRole } from '../../access/types.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { UUID } from '../../patterns.ts';
 import { HttpError } from '../errors.ts';
 import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
@@ -35,7 +36,6 @@ const NOTICES: Record<string, Notice> = {
   'subgroup-created': { kind: 'success', text: 'The subgroup has been created.' },
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = 86_400_000;
 
 /** The "My groups" panel for /account. */
