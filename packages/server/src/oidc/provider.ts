@@ -51,7 +51,6 @@ export const TTL = {
   Interaction: 3600,
   RefreshToken: 30 * 86_400,
   Grant: 30 * 86_400,
-  Session: 30 * 86_400,
   PushedAuthorizationRequest: 60,
 } as const;
 /** The longest a token signed by a key can live: retired keys stay published this long. */
@@ -112,6 +111,26 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
     response_types: providerResponseTypes(row.responseTypes),
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     scope: row.scopes.join(' '),
+  };
+}
+
+/**
+ * The provider session lives as long as the Gatehouse session it stands for can: until the
+ * signed-in session's absolute lifetime ends (counted from the sign-in, which is the Gatehouse
+ * session's start), so it is never gone while a Gatehouse session could still end it and
+ * send the back-channel logouts. A session no one signed in to lasts the idle timeout.
+ */
+export function providerSessionTtl(
+  lifetimes: { idleTimeoutMs: number; absoluteTimeoutMs: number },
+  now: () => number,
+) {
+  return (_ctx: unknown, session: { loginTs?: number }) => {
+    const nowS = Math.floor(now() / 1000);
+    const until =
+      typeof session.loginTs === 'number'
+        ? session.loginTs + Math.ceil(lifetimes.absoluteTimeoutMs / 1000)
+        : nowS + Math.ceil(lifetimes.idleTimeoutMs / 1000);
+    return Math.max(1, until - nowS);
   };
 }
 
@@ -214,7 +233,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       short: { signed: true, secure: config.issuer.startsWith('https:'), sameSite: 'lax' },
     },
     routes: ROUTES,
-    ttl: TTL,
+    ttl: { ...TTL, Session: providerSessionTtl(config.sessions, gh.now) },
     pkce: {
       // Public clients must use PKCE (S256 is the only method oidc-provider accepts); confidential
       // clients may.
