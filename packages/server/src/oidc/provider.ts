@@ -421,7 +421,9 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy !== false;
+  // The forwarded host, protocol and address the provider reads are always Gatehouse's own:
+  // http/oidc.ts sets them from the issuer and its trusted-proxy rule (asIssuer).
+  provider.proxy = true;
   provider.on('authorization.success', answerTokenOnly);
   // Secrets are stored hashed: compare a presented secret with the stored hash in constant time.
   const Client = provider.Client as unknown as {

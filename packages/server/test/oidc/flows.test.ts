@@ -4,6 +4,7 @@
 // revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
 
 import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
@@ -80,6 +81,46 @@ async function codeFlow(
     idTokenExpected: true,
   });
   return { tokens, landed, verifier };
+}
+
+/** A request with headers fetch() will not send as given (Host); form-encodes `form`. */
+function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  form?: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const payload = form ? new URLSearchParams(form).toString() : undefined;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${fx.served.baseUrl}${path}`,
+      {
+        method,
+        headers: {
+          ...headers,
+          ...(payload
+            ? {
+                'content-type': 'application/x-www-form-urlencoded',
+                'content-length': String(Buffer.byteLength(payload)),
+              }
+            : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 describe('authorization code with PKCE', () => {
@@ -581,6 +622,34 @@ describe('device authorization and pushed authorization requests', () => {
     await p.getByText('Device connected').waitFor();
     const tokens = await oidc.pollDeviceAuthorizationGrant(config, device);
     expect(decodeJwt(tokens.id_token!).sub).toBe(fx.aliceId);
+  });
+
+  it('URLs the provider emits name the issuer, whatever Host or X-Forwarded-Host a request carries', async () => {
+    const { client } = await register({
+      public: true,
+      grantTypes: ['device_code'],
+      redirectUris: [],
+    });
+    const spoofed = {
+      host: 'evil.example',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
+    };
+    const device = await rawRequest('POST', '/oidc/device/auth', spoofed, {
+      client_id: client.clientId,
+      scope: 'openid',
+    });
+    expect(device.status).toBe(200);
+    const body = JSON.parse(device.body) as Record<string, string>;
+    expect(body.verification_uri).toBe(`${fx.served.baseUrl}/oidc/device`);
+    expect(body.verification_uri_complete).toMatch(
+      new RegExp(`^${fx.served.baseUrl}/oidc/device\\?user_code=`),
+    );
+    const end = await rawRequest('GET', '/oidc/session/end', spoofed);
+    expect(end.status).toBe(200);
+    for (const res of [device, end]) {
+      expect(JSON.stringify(res.headers) + res.body).not.toContain('evil.example');
+    }
   });
 
   it('pushed authorization requests work end to end', async () => {
