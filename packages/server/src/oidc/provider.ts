@@ -5,7 +5,9 @@
 // One session: the provider's login prompt gains a check that the Gatehouse session cookie
 // belongs to the provider session's account. A member signed in to Gatehouse passes through
 // the interaction without being asked anything; a member signed out of Gatehouse is asked to
-// sign in again even if the provider still remembers them.
+// sign in again even if the provider still remembers them. A provider session with no account
+// yet takes the Gatehouse session's member at the start of an authorization request, so
+// prompt=none works for a member who signed in at /login (resumeGatehouseSession).
 
 import type { IncomingMessage } from 'node:http';
 import { and, eq } from 'drizzle-orm';
@@ -40,6 +42,9 @@ export const ROUTES = {
   token: `${OIDC_PREFIX}/token`,
   userinfo: `${OIDC_PREFIX}/me`,
 } as const;
+
+/** The name of the extraParams hook that carries a Gatehouse sign-in over (not a parameter). */
+const SESSION_HOOK = 'gatehouse_session';
 
 /** Token lifetimes in seconds; documented in docs/integrators/oidc.md. */
 export const TTL = {
@@ -193,6 +198,29 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     ),
   );
 
+  // One session, without a page: an authorization request from a browser with a valid Gatehouse
+  // session, while the provider session has no account (the member signed in at /login, or the
+  // provider session ended on its own), signs that member in to the provider session before the
+  // provider looks for the account. prompt=none then succeeds silently for a signed-in member
+  // (consent permitting), and no interaction is needed just to carry the sign-in over.
+  // oidc-provider's extraParams validators are its hook that runs on every authorization request
+  // before the account and grant are loaded; this one has no parameter of its own.
+  const resumeGatehouseSession = {
+    async [SESSION_HOOK](ctx: KoaContextWithOIDC, value: string | undefined) {
+      if (value !== undefined)
+        throw new errors.InvalidRequest(`${SESSION_HOOK} is not a parameter clients send`);
+      if (ctx.oidc.route !== 'authorization' || !ctx.oidc.session || ctx.oidc.session.accountId)
+        return;
+      const session = await hooks.sessionOf(ctx.get('cookie'));
+      if (!session) return;
+      ctx.oidc.session.loginAccount({
+        accountId: session.userId,
+        loginTs: Math.floor(session.createdAt / 1000),
+        amr: ['pwd'],
+      });
+    },
+  };
+
   async function findAccount(_ctx: KoaContextWithOIDC, sub: string) {
     const user = await gh.accounts.findById(sub);
     if (!user || user.disabled) return undefined;
@@ -223,7 +251,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     responseTypes: [...providerResponseTypes(RESPONSE_TYPES), 'none'],
-    extraParams: tokenMarkerParam(clientRow),
+    extraParams: { ...tokenMarkerParam(clientRow), ...resumeGatehouseSession },
     jwks: { keys: keys.provider as never },
     cookies: {
       keys: [gh.secretKey.derive('oidc-cookies').toString('base64url')],

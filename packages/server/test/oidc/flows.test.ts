@@ -302,6 +302,46 @@ describe('prompts', () => {
     expect(new URL(p.url()).searchParams.get('error')).toBe('login_required');
   });
 
+  it('prompt=none answers silently for a member signed in at /login, before any provider session exists', async () => {
+    const { config } = await register({ backchannelLogoutUri: `${fx.rp.origin}/backchannel` });
+    const p = await page();
+    await p.goto(`${fx.served.baseUrl}/login`);
+    await p.getByLabel('Username or email').fill('alice');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL((u) => u.pathname !== '/login');
+    const seen: string[] = [];
+    p.on('request', (r) => seen.push(new URL(r.url()).pathname));
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid', prompt: 'none' });
+    await p.goto(url.href);
+    const landed = new URL(p.url());
+    expect(landed.origin).toBe(fx.rp.origin);
+    expect(landed.searchParams.get('error')).toBeNull();
+    expect(seen.filter((path) => path.startsWith('/oidc/interaction'))).toEqual([]);
+    const tokens = await oidc.authorizationCodeGrant(config, landed, {
+      pkceCodeVerifier: verifier,
+    });
+    expect(tokens.claims()!.sub).toBe(fx.aliceId);
+    // The provider session it started is the Gatehouse session's: signing out ends both.
+    const since = fx.rp.logoutTokens.length;
+    await p.goto(`${fx.served.baseUrl}/account`);
+    await p.getByRole('button', { name: 'Sign out' }).first().click();
+    const logoutToken = await fx.rp.nextLogout(since);
+    expect(decodeJwt(logoutToken).sid).toBe(tokens.claims()!.sid);
+
+    // Consent is still needed: a third-party service never allowed answers consent_required.
+    const outside = await register({ firstParty: false, name: 'Outside app' });
+    const q = await page();
+    await q.goto(`${fx.served.baseUrl}/login`);
+    await q.getByLabel('Username or email').fill('alice');
+    await q.getByLabel('Password').fill(PASSWORD);
+    await q.getByRole('button', { name: 'Sign in' }).click();
+    await q.waitForURL((u) => u.pathname !== '/login');
+    const asked = await pkceRequest(outside.config, { scope: 'openid', prompt: 'none' });
+    await q.goto(asked.url.href);
+    expect(new URL(q.url()).searchParams.get('error')).toBe('consent_required');
+  });
+
   it('prompt=login and max_age=0 ask for the password again; login_hint fills the username', async () => {
     const { config } = await register();
     const p = await page();
