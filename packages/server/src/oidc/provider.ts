@@ -24,6 +24,7 @@ import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import { createLru } from '../store/lru.ts';
 import { adapterFactory } from './adapter.ts';
+import { guardedFetch, isSpecialUseHost } from './outgoing.ts';
 import { oidcConsents } from './tables.ts';
 import { answerTokenOnly, providerResponseTypes, tokenMarkerParam } from './token-response.ts';
 
@@ -45,6 +46,54 @@ export const ROUTES = {
 
 /** The name of the extraParams hook that carries a Gatehouse sign-in over (not a parameter). */
 const SESSION_HOOK = 'gatehouse_session';
+
+/** The registration policy every initial access token carries: it registers one client. */
+export const SINGLE_USE = 'gatehouse:single-use';
+
+/** Metadata naming URLs the provider itself requests (see outgoing.ts). */
+const FETCHED_METADATA = ['jwks_uri', 'sector_identifier_uri', 'backchannel_logout_uri'];
+
+const isLoopbackHost = (hostname: string) =>
+  hostname === 'localhost' ||
+  hostname === '[::1]' ||
+  /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
+  hostname.endsWith('.localhost');
+
+/**
+ * Checks on metadata sent to dynamic registration (anyone with an initial access token), as
+ * oidc-provider's extraClientMetadata validator: URLs Gatehouse will request must not name a
+ * loopback, private or link-local address (names resolving to one are refused when fetched),
+ * and a web client's redirect URIs use https except on loopback. An administrator's clients
+ * are not checked here (clients.ts has their rules).
+ */
+function validateRegisteredMetadata(
+  ctx: KoaContextWithOIDC | undefined,
+  key: string,
+  value: unknown,
+  metadata: Record<string, unknown>,
+) {
+  const route = ctx?.oidc?.route;
+  if (route !== 'registration' && route !== 'client_update') return;
+  if (FETCHED_METADATA.includes(key) && typeof value === 'string') {
+    const url = URL.parse(value);
+    if (url && isSpecialUseHost(url.hostname)) {
+      throw new errors.InvalidClientMetadata(
+        `${key} must not point at a loopback, private, link-local or other special-use address (${url.hostname}); use a public host name`,
+      );
+    }
+  }
+  if (key === 'redirect_uris' && Array.isArray(value) && metadata.application_type !== 'native') {
+    for (const uri of value) {
+      const url = typeof uri === 'string' ? URL.parse(uri) : null;
+      if (url?.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        // A description starting "redirect_uris" makes this RFC 7591's invalid_redirect_uri.
+        throw new errors.InvalidClientMetadata(
+          `redirect_uris of a web client must use https, except on a loopback address (http://127.0.0.1, http://[::1], http://localhost): ${uri.slice(0, 100)}`,
+        );
+      }
+    }
+  }
+}
 
 /** Token lifetimes in seconds; documented in docs/integrators/oidc.md. */
 export const TTL = {
@@ -221,6 +270,24 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     },
   };
 
+  // An initial access token registers one client. Its policy claims it before the client is
+  // stored (atomically, so two registrations racing with one token cannot both pass); a
+  // registration that fails gives the claim back, one that succeeds destroys the token.
+  const claims = new WeakMap<object, string>();
+  async function claimInitialAccessToken(ctx: KoaContextWithOIDC) {
+    const iat = ctx.oidc.entities.InitialAccessToken;
+    if (!iat) return;
+    const key = `oidc:iat-used:${iat.jti}`;
+    const left = typeof iat.exp === 'number' ? iat.exp * 1000 - Date.now() : 0;
+    if (!(await gh.stores.kv.setIfAbsent(key, '1', Math.max(60_000, left)))) {
+      throw Object.assign(new errors.InvalidToken(), {
+        error_description:
+          'this initial access token was already used; each one registers a single client, so ask the administrator for a new one',
+      });
+    }
+    claims.set(ctx, key);
+  }
+
   async function findAccount(_ctx: KoaContextWithOIDC, sub: string) {
     const user = await gh.accounts.findById(sub);
     if (!user || user.disabled) return undefined;
@@ -276,12 +343,21 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
     conformIdTokenClaims: false,
-    // Outgoing requests (back-channel logout, client JWKS URIs) go to URLs an administrator
-    // registered, and a community's services often live on a private network, so oidc-provider's
-    // refusal of special-use addresses is lifted. A 2.5 s timeout and body limits still apply.
-    fetch: (url, options) => {
+    // Outgoing requests (back-channel logout, client JWKS URIs, sector identifiers) to a URL an
+    // administrator registered may reach a private network, where a community's services often
+    // live, so oidc-provider's refusal of special-use addresses is lifted for them. Any other
+    // URL (registered through dynamic registration) is requested with Gatehouse's own guard,
+    // which checks the address each connection is opened to (outgoing.ts). A 2.5 s timeout and
+    // body limits apply to both.
+    fetch: async (url, options) => {
       const { dispatcher: _ssrf, ...rest } = options as RequestInit & { dispatcher?: unknown };
-      return globalThis.fetch(url, rest);
+      const href = url instanceof Request ? url.url : String(url);
+      if (await gh.clients.registeredByAdmin(href)) return globalThis.fetch(href, rest);
+      return guardedFetch(href, rest);
+    },
+    extraClientMetadata: {
+      properties: [...FETCHED_METADATA, 'redirect_uris'],
+      validator: validateRegisteredMetadata as never,
     },
     interactions: {
       policy,
@@ -366,6 +442,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       registration: {
         enabled: true,
         initialAccessToken: true,
+        policies: { [SINGLE_USE]: claimInitialAccessToken },
         idFactory: () => crypto.randomUUID(),
         secretFactory: () => generateSecretToken('cs').token,
       },
@@ -453,6 +530,15 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
   // http/oidc.ts sets them from the issuer and its trusted-proxy rule (asIssuer).
   provider.proxy = true;
   provider.on('authorization.success', answerTokenOnly);
+  provider.use(async (koa, next) => {
+    await next();
+    const oidc = (koa as typeof koa & Partial<KoaContextWithOIDC>).oidc;
+    const iat = oidc?.route === 'registration' ? oidc.entities.InitialAccessToken : undefined;
+    if (!iat) return;
+    const claim = claims.get(koa);
+    if (koa.status === 201) await iat.destroy();
+    else if (claim) await gh.stores.kv.del(claim);
+  });
   // Secrets are stored hashed: compare a presented secret with the stored hash in constant time.
   const Client = provider.Client as unknown as {
     prototype: { compareClientSecret: (s: string) => Promise<boolean> };
@@ -497,6 +583,9 @@ export async function issueInitialAccessToken(
       deviceDone: page,
     },
   });
-  const token = new provider.InitialAccessToken({ expiresIn: expiresInSeconds } as never);
+  const token = new provider.InitialAccessToken({
+    expiresIn: expiresInSeconds,
+    policies: [SINGLE_USE],
+  } as never);
   return token.save();
 }
