@@ -343,7 +343,7 @@ async function authenticatePostedClient(gh: Gatehouse, clientId: string, secret:
  * sent, and the client address Gatehouse resolved with its own trusted-proxy rule: so the
  * provider may trust the forwarded headers (provider.proxy), as they are only ever ours.
  */
-export function asIssuer(req: IncomingMessage, issuer: URL, trust: ProxyTrust) {
+function asIssuer(req: IncomingMessage, issuer: URL, trust: ProxyTrust) {
   const address = rawClientAddress(req, trust);
   req.headers.host = issuer.host;
   req.headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);

@@ -278,7 +278,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     const iat = ctx.oidc.entities.InitialAccessToken;
     if (!iat) return;
     const key = `oidc:iat-used:${iat.jti}`;
-    const left = typeof iat.exp === 'number' ? iat.exp * 1000 - Date.now() : 0;
+    const left = typeof iat.exp === 'number' ? iat.exp * 1000 - gh.now() : 0;
     if (!(await gh.stores.kv.setIfAbsent(key, '1', Math.max(60_000, left)))) {
       throw Object.assign(new errors.InvalidToken(), {
         error_description:
