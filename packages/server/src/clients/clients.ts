@@ -51,6 +51,11 @@ const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'groups', 'offline_access'
 const MAX_URIS = 20;
 const MAX_URI_LENGTH = 2000;
 
+/** Client metadata naming URLs that Gatehouse itself requests. */
+const FETCHED_METADATA = ['jwks_uri', 'sector_identifier_uri', 'backchannel_logout_uri'] as const;
+
+const normalUrl = (value: string) => URL.parse(value)?.href ?? null;
+
 export class ClientError extends Error {
   override name = 'ClientError';
   readonly code: 'CLIENT_INVALID' | 'CLIENT_NOT_FOUND';
@@ -588,6 +593,26 @@ export function createClients(deps: {
         .values({ id: clientId, ...values })
         .onConflictDoUpdate({ target: oidcClients.id, set: values });
       await changed(clientId);
+    },
+
+    /**
+     * Whether an administrator registered `url` as one Gatehouse fetches for a client (its
+     * JWKS, sector identifier or back-channel logout URI). Such a URL may be on a private
+     * network; one registered through dynamic registration may not (oidc/outgoing.ts).
+     */
+    async registeredByAdmin(url: string): Promise<boolean> {
+      const wanted = normalUrl(url);
+      if (!wanted) return false;
+      const rows = await db
+        .select({ metadata: oidcClients.metadata })
+        .from(oidcClients)
+        .where(eq(oidcClients.source, 'admin'));
+      return rows.some(({ metadata }) =>
+        FETCHED_METADATA.some((key) => {
+          const value = metadata[key];
+          return typeof value === 'string' && normalUrl(value) === wanted;
+        }),
+      );
     },
 
     /** Whether `presented` is this client's secret, in constant time. */

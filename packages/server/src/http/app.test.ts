@@ -141,4 +141,31 @@ describe(`http app (${storageMode()})`, () => {
     }
     expect(text).toContain('gth_sess_[redacted]');
   });
+
+  it('masks ID token hints, codes, refresh tokens, secrets and assertions in the request log', async () => {
+    const claims = Buffer.from(
+      JSON.stringify({ sub: 'x', email: 'alice@example.org', name: 'Alice Liddell' }),
+    ).toString('base64url');
+    const hint = `eyJhbGciOiJSUzI1NiJ9.${claims}.c2lnbmF0dXJlc2lnbmF0dXJl`;
+    const values = {
+      id_token_hint: hint,
+      logout_hint: 'alice-logout-hint-value',
+      login_hint_token: 'login-hint-token-value',
+      code: 'authorization-code-value',
+      refresh_token: 'refresh-token-value',
+      client_secret: 'client-secret-value',
+      assertion: 'assertion-value',
+    };
+    await t.app.inject({
+      url: `/oidc/session/end?${new URLSearchParams({ ...values, state: 'kept-state' })}`,
+    });
+    // A percent-encoded name is the same parameter to the provider, and masked alike.
+    await t.app.inject({ url: `/oidc/session/end?id%5Ftoken%5Fhint=${hint}` });
+    await t.app.inject({ url: `/nowhere;code=${values.code}` });
+    const text = logs.text();
+    for (const value of [...Object.values(values), claims]) expect(text).not.toContain(value);
+    expect(text).toContain('id_token_hint=[redacted]');
+    expect(text).toContain('id%5Ftoken%5Fhint=[redacted]');
+    expect(text).toContain('state=kept-state');
+  });
 });

@@ -24,7 +24,7 @@ import {
 } from '../oidc/provider.ts';
 import { oidcConsents } from '../oidc/tables.ts';
 import { withTokenResponseType } from '../oidc/token-response.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, type ProxyTrust, proxyTrust, rawClientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
 import { HttpError } from './errors.ts';
 import { answerFailure, type FastPath, rawRoute } from './fast-path.ts';
@@ -345,6 +345,22 @@ async function authenticatePostedClient(gh: Gatehouse, clientId: string, secret:
   return { clientId: row.id };
 }
 
+/**
+ * The provider builds the URLs it emits (the device flow's verification_uri, redirects to the
+ * interaction, form actions, registration_client_uri) from the request's host and protocol.
+ * It is handed the issuer's instead, whatever Host or X-Forwarded-Host a client or a proxy
+ * sent, and the client address Gatehouse resolved with its own trusted-proxy rule: so the
+ * provider may trust the forwarded headers (provider.proxy), as they are only ever ours.
+ */
+function asIssuer(req: IncomingMessage, issuer: URL, trust: ProxyTrust) {
+  const address = rawClientAddress(req, trust);
+  req.headers.host = issuer.host;
+  req.headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);
+  req.headers['x-forwarded-for'] = address;
+  delete req.headers['x-forwarded-host'];
+  delete req.headers.forwarded;
+}
+
 /** Seconds since the epoch, as OIDC counts auth_time. */
 const epoch = (ms: number) => Math.floor(ms / 1000);
 
@@ -371,6 +387,8 @@ export async function oidcRoutes(
 ) {
   const { gh, oidc, fast } = opts;
   const { state } = oidc;
+  const issuer = new URL(gh.config.issuer);
+  const trust = proxyTrust(gh.config);
   const headers = securityHeaders(gh.config);
   const headerList = Object.entries(headers);
   // Discovery and the JWKS: fetched by services' libraries and by browsers' scripts.
@@ -398,6 +416,7 @@ export async function oidcRoutes(
 
   /** Everything the provider answers gets Gatehouse's security headers first. */
   function provider(req: IncomingMessage, res: ServerResponse) {
+    asIssuer(req, issuer, trust);
     for (const [name, value] of headerList) res.setHeader(name, value);
     res.setHeader('content-security-policy', PROVIDER_POLICY);
     res.setHeader('cache-control', 'no-store');
@@ -483,6 +502,7 @@ export async function oidcRoutes(
 
   /** The interaction the browser's cookie points at, or a page saying the link has expired. */
   async function interactionOf(request: FastifyRequest, reply: FastifyReply) {
+    asIssuer(request.raw, issuer, trust);
     try {
       return await state.current.provider.interactionDetails(request.raw, reply.raw);
     } catch {

@@ -5,7 +5,9 @@
 // One session: the provider's login prompt gains a check that the Gatehouse session cookie
 // belongs to the provider session's account. A member signed in to Gatehouse passes through
 // the interaction without being asked anything; a member signed out of Gatehouse is asked to
-// sign in again even if the provider still remembers them.
+// sign in again even if the provider still remembers them. A provider session with no account
+// yet takes the Gatehouse session's member at the start of an authorization request, so
+// prompt=none works for a member who signed in at /login (resumeGatehouseSession).
 
 import type { IncomingMessage } from 'node:http';
 import { and, eq } from 'drizzle-orm';
@@ -23,6 +25,7 @@ import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import { createLru } from '../store/lru.ts';
 import { adapterFactory } from './adapter.ts';
+import { guardedFetch, isSpecialUseHost } from './outgoing.ts';
 import { oidcConsents } from './tables.ts';
 import { answerTokenOnly, providerResponseTypes, tokenMarkerParam } from './token-response.ts';
 
@@ -42,6 +45,57 @@ export const ROUTES = {
   userinfo: `${OIDC_PREFIX}/me`,
 } as const;
 
+/** The name of the extraParams hook that carries a Gatehouse sign-in over (not a parameter). */
+const SESSION_HOOK = 'gatehouse_session';
+
+/** The registration policy every initial access token carries: it registers one client. */
+export const SINGLE_USE = 'gatehouse:single-use';
+
+/** Metadata naming URLs the provider itself requests (see outgoing.ts). */
+const FETCHED_METADATA = ['jwks_uri', 'sector_identifier_uri', 'backchannel_logout_uri'];
+
+const isLoopbackHost = (hostname: string) =>
+  hostname === 'localhost' ||
+  hostname === '[::1]' ||
+  /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
+  hostname.endsWith('.localhost');
+
+/**
+ * Checks on metadata sent to dynamic registration (anyone with an initial access token), as
+ * oidc-provider's extraClientMetadata validator: URLs Gatehouse will request must not name a
+ * loopback, private or link-local address (names resolving to one are refused when fetched),
+ * and a web client's redirect URIs use https except on loopback. An administrator's clients
+ * are not checked here (clients.ts has their rules).
+ */
+function validateRegisteredMetadata(
+  ctx: KoaContextWithOIDC | undefined,
+  key: string,
+  value: unknown,
+  metadata: Record<string, unknown>,
+) {
+  const route = ctx?.oidc?.route;
+  if (route !== 'registration' && route !== 'client_update') return;
+  if (FETCHED_METADATA.includes(key) && typeof value === 'string') {
+    const url = URL.parse(value);
+    if (url && isSpecialUseHost(url.hostname)) {
+      throw new errors.InvalidClientMetadata(
+        `${key} must not point at a loopback, private, link-local or other special-use address (${url.hostname}); use a public host name`,
+      );
+    }
+  }
+  if (key === 'redirect_uris' && Array.isArray(value) && metadata.application_type !== 'native') {
+    for (const uri of value) {
+      const url = typeof uri === 'string' ? URL.parse(uri) : null;
+      if (url?.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        // A description starting "redirect_uris" makes this RFC 7591's invalid_redirect_uri.
+        throw new errors.InvalidClientMetadata(
+          `redirect_uris of a web client must use https, except on a loopback address (http://127.0.0.1, http://[::1], http://localhost): ${uri.slice(0, 100)}`,
+        );
+      }
+    }
+  }
+}
+
 /** Token lifetimes in seconds; documented in docs/integrators/oidc.md. */
 export const TTL = {
   AccessToken: 3600,
@@ -52,7 +106,6 @@ export const TTL = {
   Interaction: 3600,
   RefreshToken: 30 * 86_400,
   Grant: 30 * 86_400,
-  Session: 30 * 86_400,
   PushedAuthorizationRequest: 60,
 } as const;
 /** The longest a token signed by a key can live: retired keys stay published this long. */
@@ -153,6 +206,26 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
   };
 }
 
+/**
+ * The provider session lives as long as the Gatehouse session it stands for can: until the
+ * signed-in session's absolute lifetime ends (counted from the sign-in, which is the Gatehouse
+ * session's start), so it is never gone while a Gatehouse session could still end it and
+ * send the back-channel logouts. A session no one signed in to lasts the idle timeout.
+ */
+export function providerSessionTtl(
+  lifetimes: { idleTimeoutMs: number; absoluteTimeoutMs: number },
+  now: () => number,
+) {
+  return (_ctx: unknown, session: { loginTs?: number }) => {
+    const nowS = Math.floor(now() / 1000);
+    const until =
+      typeof session.loginTs === 'number'
+        ? session.loginTs + Math.ceil(lifetimes.absoluteTimeoutMs / 1000)
+        : nowS + Math.ceil(lifetimes.idleTimeoutMs / 1000);
+    return Math.max(1, until - nowS);
+  };
+}
+
 export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
   const { config } = gh;
   // Client rows, for the adapter's metadata and for consent and access rules alike.
@@ -212,6 +285,47 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     ),
   );
 
+  // One session, without a page: an authorization request from a browser with a valid Gatehouse
+  // session, while the provider session has no account (the member signed in at /login, or the
+  // provider session ended on its own), signs that member in to the provider session before the
+  // provider looks for the account. prompt=none then succeeds silently for a signed-in member
+  // (consent permitting), and no interaction is needed just to carry the sign-in over.
+  // oidc-provider's extraParams validators are its hook that runs on every authorization request
+  // before the account and grant are loaded; this one has no parameter of its own.
+  const resumeGatehouseSession = {
+    async [SESSION_HOOK](ctx: KoaContextWithOIDC, value: string | undefined) {
+      if (value !== undefined)
+        throw new errors.InvalidRequest(`${SESSION_HOOK} is not a parameter clients send`);
+      if (ctx.oidc.route !== 'authorization' || !ctx.oidc.session || ctx.oidc.session.accountId)
+        return;
+      const session = await hooks.sessionOf(ctx.get('cookie'));
+      if (!session) return;
+      ctx.oidc.session.loginAccount({
+        accountId: session.userId,
+        loginTs: Math.floor(session.createdAt / 1000),
+        amr: ['pwd'],
+      });
+    },
+  };
+
+  // An initial access token registers one client. Its policy claims it before the client is
+  // stored (atomically, so two registrations racing with one token cannot both pass); a
+  // registration that fails gives the claim back, one that succeeds destroys the token.
+  const claims = new WeakMap<object, string>();
+  async function claimInitialAccessToken(ctx: KoaContextWithOIDC) {
+    const iat = ctx.oidc.entities.InitialAccessToken;
+    if (!iat) return;
+    const key = `oidc:iat-used:${iat.jti}`;
+    const left = typeof iat.exp === 'number' ? iat.exp * 1000 - gh.now() : 0;
+    if (!(await gh.stores.kv.setIfAbsent(key, '1', Math.max(60_000, left)))) {
+      throw Object.assign(new errors.InvalidToken(), {
+        error_description:
+          'this initial access token was already used; each one registers a single client, so ask the administrator for a new one',
+      });
+    }
+    claims.set(ctx, key);
+  }
+
   /**
    * Whether the member may still use what a client was given: their account is active and they
    * pass the client's access rule now. Checked when a code or refresh token is redeemed, at
@@ -246,7 +360,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     responseTypes: [...providerResponseTypes(RESPONSE_TYPES), 'none'],
-    extraParams: tokenMarkerParam(clientRow),
+    extraParams: { ...tokenMarkerParam(clientRow), ...resumeGatehouseSession },
     jwks: { keys: keys.provider as never },
     cookies: {
       keys: [gh.secretKey.derive('oidc-cookies').toString('base64url')],
@@ -256,7 +370,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       short: { signed: true, secure: config.issuer.startsWith('https:'), sameSite: 'lax' },
     },
     routes: ROUTES,
-    ttl: TTL,
+    ttl: { ...TTL, Session: providerSessionTtl(config.sessions, gh.now) },
     pkce: {
       // Public clients must use PKCE (S256 is the only method oidc-provider accepts); confidential
       // clients may.
@@ -271,12 +385,21 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
     conformIdTokenClaims: false,
-    // Outgoing requests (back-channel logout, client JWKS URIs) go to URLs an administrator
-    // registered, and a community's services often live on a private network, so oidc-provider's
-    // refusal of special-use addresses is lifted. A 2.5 s timeout and body limits still apply.
-    fetch: (url, options) => {
+    // Outgoing requests (back-channel logout, client JWKS URIs, sector identifiers) to a URL an
+    // administrator registered may reach a private network, where a community's services often
+    // live, so oidc-provider's refusal of special-use addresses is lifted for them. Any other
+    // URL (registered through dynamic registration) is requested with Gatehouse's own guard,
+    // which checks the address each connection is opened to (outgoing.ts). A 2.5 s timeout and
+    // body limits apply to both.
+    fetch: async (url, options) => {
       const { dispatcher: _ssrf, ...rest } = options as RequestInit & { dispatcher?: unknown };
-      return globalThis.fetch(url, rest);
+      const href = url instanceof Request ? url.url : String(url);
+      if (await gh.clients.registeredByAdmin(href)) return globalThis.fetch(href, rest);
+      return guardedFetch(href, rest);
+    },
+    extraClientMetadata: {
+      properties: [...FETCHED_METADATA, 'redirect_uris'],
+      validator: validateRegisteredMetadata as never,
     },
     interactions: {
       policy,
@@ -373,6 +496,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       registration: {
         enabled: true,
         initialAccessToken: true,
+        policies: { [SINGLE_USE]: claimInitialAccessToken },
         idFactory: () => crypto.randomUUID(),
         secretFactory: () => generateSecretToken('cs').token,
       },
@@ -475,8 +599,19 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy !== false;
+  // The forwarded host, protocol and address the provider reads are always Gatehouse's own:
+  // http/oidc.ts sets them from the issuer and its trusted-proxy rule (asIssuer).
+  provider.proxy = true;
   provider.on('authorization.success', answerTokenOnly);
+  provider.use(async (koa, next) => {
+    await next();
+    const oidc = (koa as typeof koa & Partial<KoaContextWithOIDC>).oidc;
+    const iat = oidc?.route === 'registration' ? oidc.entities.InitialAccessToken : undefined;
+    if (!iat) return;
+    const claim = claims.get(koa);
+    if (koa.status === 201) await iat.destroy();
+    else if (claim) await gh.stores.kv.del(claim);
+  });
   // Secrets are stored hashed: compare a presented secret with the stored hash in constant time.
   const Client = provider.Client as unknown as {
     prototype: { compareClientSecret: (s: string) => Promise<boolean> };
@@ -521,6 +656,9 @@ export async function issueInitialAccessToken(
       deviceDone: page,
     },
   });
-  const token = new provider.InitialAccessToken({ expiresIn: expiresInSeconds } as never);
+  const token = new provider.InitialAccessToken({
+    expiresIn: expiresInSeconds,
+    policies: [SINGLE_USE],
+  } as never);
   return token.save();
 }

@@ -261,17 +261,26 @@ export function createSessions(deps: {
         }));
     },
 
-    /** Deletes expired rows; run periodically. */
+    /**
+     * Deletes expired rows (absolute or idle); run periodically. An expired session ends as a
+     * revoked one does (sessions.revoked), so what hangs off it ends too: the provider session
+     * and the services' back-channel logout.
+     */
     async purgeExpired(): Promise<number> {
       const at = now();
       const removed = await db
         .delete(sessions)
         .where(lt(sessions.expiresAt, new Date(at)))
-        .returning({ id: sessions.id });
+        .returning({ id: sessions.id, userId: sessions.userId });
       const idle = await db
         .delete(sessions)
         .where(lt(sessions.lastSeenAt, new Date(at - config.idleTimeoutMs)))
-        .returning({ id: sessions.id });
+        .returning({ id: sessions.id, userId: sessions.userId });
+      const byUser = new Map<string, string[]>();
+      for (const { id, userId } of [...removed, ...idle]) {
+        byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+      }
+      for (const [userId, ids] of byUser) await end(userId, ids);
       return removed.length + idle.length;
     },
   };

@@ -5,6 +5,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ClientInput } from '../../src/clients/clients.ts';
+import type { Config } from '../../src/config/config.ts';
 import {
   launchBrowser,
   newContext,
@@ -32,9 +33,7 @@ export interface OidcFixture {
 }
 
 /** Registers the suite's hooks; the fields are filled in by beforeAll. */
-export function oidcFixture(
-  overrides: NonNullable<Parameters<typeof serveTestGatehouse>[0]>['overrides'] = {},
-): OidcFixture {
+export function oidcFixture(options: { overrides?: Partial<Config> } = {}): OidcFixture {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const fx = {
@@ -67,7 +66,7 @@ export function oidcFixture(
 
   beforeAll(async () => {
     fx.served = await serveTestGatehouse({
-      overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent', ...overrides },
+      overrides: { logLevel: (process.env.GH_LOG as never) ?? 'silent', ...options.overrides },
     });
     fx.rp = await startRelyingParty();
     browser = await launchBrowser();

@@ -4,11 +4,14 @@
 // revocation, logout with a back-channel receiver, the device grant, PAR, dynamic registration.
 
 import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createGatehouseClient } from 'gatehouse-client';
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { generateSecretToken } from '../../src/crypto/secret-tokens.ts';
+import { issueInitialAccessToken } from '../../src/oidc/provider.ts';
 import { oidcFixture, PASSWORD } from './fixture.ts';
 import { authorize } from './rp.ts';
 
@@ -80,6 +83,46 @@ async function codeFlow(
     idTokenExpected: true,
   });
   return { tokens, landed, verifier };
+}
+
+/** A request with headers fetch() will not send as given (Host); form-encodes `form`. */
+function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  form?: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const payload = form ? new URLSearchParams(form).toString() : undefined;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${fx.served.baseUrl}${path}`,
+      {
+        method,
+        headers: {
+          ...headers,
+          ...(payload
+            ? {
+                'content-type': 'application/x-www-form-urlencoded',
+                'content-length': String(Buffer.byteLength(payload)),
+              }
+            : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 describe('authorization code with PKCE', () => {
@@ -259,6 +302,46 @@ describe('prompts', () => {
     await p.waitForURL((u) => u.pathname !== '/account');
     await p.goto(url.href);
     expect(new URL(p.url()).searchParams.get('error')).toBe('login_required');
+  });
+
+  it('prompt=none answers silently for a member signed in at /login, before any provider session exists', async () => {
+    const { config } = await register({ backchannelLogoutUri: `${fx.rp.origin}/backchannel` });
+    const p = await page();
+    await p.goto(`${fx.served.baseUrl}/login`);
+    await p.getByLabel('Username or email').fill('alice');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL((u) => u.pathname !== '/login');
+    const seen: string[] = [];
+    p.on('request', (r) => seen.push(new URL(r.url()).pathname));
+    const { url, verifier } = await pkceRequest(config, { scope: 'openid', prompt: 'none' });
+    await p.goto(url.href);
+    const landed = new URL(p.url());
+    expect(landed.origin).toBe(fx.rp.origin);
+    expect(landed.searchParams.get('error')).toBeNull();
+    expect(seen.filter((path) => path.startsWith('/oidc/interaction'))).toEqual([]);
+    const tokens = await oidc.authorizationCodeGrant(config, landed, {
+      pkceCodeVerifier: verifier,
+    });
+    expect(tokens.claims()!.sub).toBe(fx.aliceId);
+    // The provider session it started is the Gatehouse session's: signing out ends both.
+    const since = fx.rp.logoutTokens.length;
+    await p.goto(`${fx.served.baseUrl}/account`);
+    await p.getByRole('button', { name: 'Sign out' }).first().click();
+    const logoutToken = await fx.rp.nextLogout(since);
+    expect(decodeJwt(logoutToken).sid).toBe(tokens.claims()!.sid);
+
+    // Consent is still needed: a third-party service never allowed answers consent_required.
+    const outside = await register({ firstParty: false, name: 'Outside app' });
+    const q = await page();
+    await q.goto(`${fx.served.baseUrl}/login`);
+    await q.getByLabel('Username or email').fill('alice');
+    await q.getByLabel('Password').fill(PASSWORD);
+    await q.getByRole('button', { name: 'Sign in' }).click();
+    await q.waitForURL((u) => u.pathname !== '/login');
+    const asked = await pkceRequest(outside.config, { scope: 'openid', prompt: 'none' });
+    await q.goto(asked.url.href);
+    expect(new URL(q.url()).searchParams.get('error')).toBe('consent_required');
   });
 
   it('prompt=login and max_age=0 ask for the password again; login_hint fills the username', async () => {
@@ -584,6 +667,34 @@ describe('device authorization and pushed authorization requests', () => {
     expect(decodeJwt(tokens.id_token!).sub).toBe(fx.aliceId);
   });
 
+  it('URLs the provider emits name the issuer, whatever Host or X-Forwarded-Host a request carries', async () => {
+    const { client } = await register({
+      public: true,
+      grantTypes: ['device_code'],
+      redirectUris: [],
+    });
+    const spoofed = {
+      host: 'evil.example',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
+    };
+    const device = await rawRequest('POST', '/oidc/device/auth', spoofed, {
+      client_id: client.clientId,
+      scope: 'openid',
+    });
+    expect(device.status).toBe(200);
+    const body = JSON.parse(device.body) as Record<string, string>;
+    expect(body.verification_uri).toBe(`${fx.served.baseUrl}/oidc/device`);
+    expect(body.verification_uri_complete).toMatch(
+      new RegExp(`^${fx.served.baseUrl}/oidc/device\\?user_code=`),
+    );
+    const end = await rawRequest('GET', '/oidc/session/end', spoofed);
+    expect(end.status).toBe(200);
+    for (const res of [device, end]) {
+      expect(JSON.stringify(res.headers) + res.body).not.toContain('evil.example');
+    }
+  });
+
   it('pushed authorization requests work end to end', async () => {
     const { config } = await register();
     const p = await page();
@@ -713,6 +824,108 @@ describe('dynamic client registration', () => {
       body: JSON.stringify({ redirect_uris: [`${fx.rp.origin}/cb`] }),
     });
     expect(refused.status).toBe(401);
+  });
+});
+
+describe('dynamic client registration by anyone holding a token', () => {
+  /** POSTs a registration; `token` is an initial access token. */
+  async function registration(token: string, metadata: Record<string, unknown>) {
+    const res = await fetch(`${fx.served.baseUrl}/oidc/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(metadata),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const web = () => ({ redirect_uris: [`${fx.rp.origin}/cb`], client_name: 'Registered' });
+
+  it('an initial access token registers one client; a refused registration does not use it up', async () => {
+    const token = await issueInitialAccessToken(fx.served.gh, 600);
+    const refused = await registration(token, { redirect_uris: ['http://app.example.org/cb'] });
+    expect(refused.status).toBe(400);
+    const first = await registration(token, web());
+    expect(first.status).toBe(201);
+    const second = await registration(token, web());
+    expect(second.status).toBe(401);
+    expect(second.body.error).toBe('invalid_token');
+    // Registrations racing with one token: one client.
+    const raced = await issueInitialAccessToken(fx.served.gh, 600);
+    const answers = await Promise.all([1, 2, 3].map(() => registration(raced, web())));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 401, 401]);
+  });
+
+  it('refuses fetched URLs that name loopback, private, link-local or unspecified addresses', async () => {
+    const token = await issueInitialAccessToken(fx.served.gh, 600);
+    const before = fx.rp.received.length;
+    const keyed = { token_endpoint_auth_method: 'private_key_jwt' };
+    for (const [metadata, field] of [
+      [{ ...keyed, jwks_uri: `${fx.rp.origin}/jwks` }, 'jwks_uri'],
+      [{ ...keyed, jwks_uri: 'http://[::1]/jwks' }, 'jwks_uri'],
+      [{ ...keyed, jwks_uri: 'https://localhost/jwks' }, 'jwks_uri'],
+      [{ backchannel_logout_uri: 'http://169.254.169.254/latest' }, 'backchannel_logout_uri'],
+      [{ backchannel_logout_uri: 'http://10.0.0.7/logout' }, 'backchannel_logout_uri'],
+      [{ backchannel_logout_uri: 'http://[fd00::1]/logout' }, 'backchannel_logout_uri'],
+      [{ backchannel_logout_uri: 'http://0.0.0.0/logout' }, 'backchannel_logout_uri'],
+      [{ sector_identifier_uri: 'https://192.168.1.1/sector' }, 'sector_identifier_uri'],
+    ] as const) {
+      const res = await registration(token, { ...web(), ...metadata });
+      expect([field, res.status, res.body.error]).toEqual([field, 400, 'invalid_client_metadata']);
+      expect(res.body.error_description).toContain(field);
+    }
+    // request_uris is not supported: neither kept nor fetched.
+    const kept = await registration(token, { ...web(), request_uris: [`${fx.rp.origin}/req`] });
+    expect(kept.status).toBe(201);
+    expect(kept.body.request_uris).toBeUndefined();
+    expect(fx.rp.received.length).toBe(before);
+  });
+
+  it('refuses plain-http redirect URIs for web clients, except on loopback', async () => {
+    const token = await issueInitialAccessToken(fx.served.gh, 600);
+    for (const uri of ['http://app.example.org/cb', 'http://192.168.1.10/cb']) {
+      const res = await registration(token, { redirect_uris: [`${fx.rp.origin}/cb`, uri] });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        error: 'invalid_redirect_uri',
+        error_description: expect.stringContaining('https'),
+      });
+    }
+    const loopback = await registration(token, {
+      redirect_uris: [`${fx.rp.origin}/cb`, 'https://app.example.org/cb'],
+    });
+    expect(loopback.status).toBe(201);
+  });
+
+  it('sends no back-channel logout to a registered client whose URL is on loopback, even one stored before the check', async () => {
+    // Stored as dynamic registration stores it, as a client registered before this check was.
+    const { token: secret } = generateSecretToken('cs');
+    const dynamicId = crypto.randomUUID();
+    await fx.served.gh.clients.saveRegistered(dynamicId, {
+      client_id: dynamicId,
+      client_secret: secret,
+      client_name: 'Registered earlier',
+      redirect_uris: [`${fx.rp.origin}/cb`],
+      backchannel_logout_uri: `${fx.rp.origin}/backchannel-registered`,
+      backchannel_logout_session_required: true,
+    });
+    const dynamic = await oidc.discovery(
+      new URL(fx.served.baseUrl),
+      dynamicId,
+      undefined,
+      oidc.ClientSecretBasic(secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const admin = await register({ backchannelLogoutUri: `${fx.rp.origin}/backchannel` });
+    const p = await page();
+    // The dynamic client first: its logout is attempted (and refused) before the admin's.
+    await codeFlow(dynamic, p, { scope: 'openid' });
+    await codeFlow(admin.config, p, { scope: 'openid' });
+    const since = fx.rp.logoutTokens.length;
+    await p.goto(`${fx.served.baseUrl}/account`);
+    await p.getByRole('button', { name: 'Sign out' }).first().click();
+    await fx.rp.nextLogout(since);
+    const audiences = fx.rp.logoutTokens.slice(since).map((t) => decodeJwt(t).aud);
+    expect(audiences).toEqual([admin.client.clientId]);
+    expect(fx.rp.received.filter((r) => r.url === '/backchannel-registered')).toEqual([]);
   });
 });
 

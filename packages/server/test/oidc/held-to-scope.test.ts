@@ -13,10 +13,12 @@ import { authorize } from './rp.ts';
 
 const LAB = 'https://lab.example.org';
 const fx = oidcFixture({
-  forwardAuth: parseForwardAuth(
-    { rules: [{ host: ['lab.example.org', 'other.example.org'], policy: 'signed_in' }] },
-    'test',
-  ),
+  overrides: {
+    forwardAuth: parseForwardAuth(
+      { rules: [{ host: ['lab.example.org', 'other.example.org'], policy: 'signed_in' }] },
+      'test',
+    ),
+  },
 });
 const { page, register } = fx;
 

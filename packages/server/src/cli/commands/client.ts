@@ -301,7 +301,9 @@ export const clientRegistrationTokenCommand: Command = {
   usage: `Usage: gatehouse client registration-token [--expires-in 24h] [--json]
 
 Prints a token that lets one service register itself at the registration endpoint
-(RFC 7591: POST /oidc/reg with "Authorization: Bearer <token>").`,
+(RFC 7591: POST /oidc/reg with "Authorization: Bearer <token>"). The token registers a
+single client: it is used up by the first registration that succeeds (a refused one leaves
+it usable). Issue one token per service.`,
   options: { 'expires-in': { type: 'string' } },
   async run(values, io) {
     const { parseDuration } = await import('../../config/duration.ts');
