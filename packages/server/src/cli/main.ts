@@ -7,6 +7,7 @@ import { ClientError } from '../clients/clients.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
+import type { Command } from './command.ts';
 import { CLIENT_COMMANDS } from './commands/client.ts';
 import { keysRotateCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -15,19 +16,7 @@ import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './comm
 import { userCreateCommand } from './commands/user-create.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
 
-export interface Command {
-  /** Words after `gatehouse`, e.g. ["user", "create"]. */
-  path: string[];
-  summary: string;
-  usage: string;
-  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  /** How many words may follow the options (`token revoke <id>`); none unless set. */
-  positionals?: number;
-  /** Resolves to the exit code; KEEP_RUNNING for a server that exits on its own signal. */
-  run(values: Record<string, unknown>, io: Io, positionals: string[]): Promise<number | undefined>;
-}
-
-export const KEEP_RUNNING = -1;
+export { type Command, KEEP_RUNNING } from './command.ts';
 
 const COMMANDS: Command[] = [
   serveCommand,

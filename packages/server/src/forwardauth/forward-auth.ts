@@ -19,7 +19,7 @@ import { createLru } from '../store/lru.ts';
 import type { OriginalRequest } from './original-request.ts';
 import { compileRules, type ExpressionValidator, type Rule, type RuleSet } from './rules.ts';
 
-/** The access-groups subsystem, as forward auth uses it (gh.access once merged). */
+/** The access-groups subsystem, as forward auth uses it (gh.access). */
 export interface AccessDecider {
   /**
    * Does the user satisfy the group expression (paths, perm:x, user:name, & | ! ())?

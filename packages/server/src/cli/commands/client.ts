@@ -7,8 +7,8 @@ import {
   TOKEN_RESPONSE_NOTE,
 } from '../../clients/clients.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
+import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
-import type { Command } from '../main.ts';
 import { CommandError, type Io, UsageError } from '../output.ts';
 
 const SETTINGS_OPTIONS = {

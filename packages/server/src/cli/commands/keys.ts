@@ -1,8 +1,8 @@
 // `gatehouse keys rotate`: promote the published next signing key, retire the current one.
 
 import { KEY_RETENTION_MS } from '../../oidc/provider.ts';
+import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
-import type { Command } from '../main.ts';
 
 export const keysRotateCommand: Command = {
   path: ['keys', 'rotate'],

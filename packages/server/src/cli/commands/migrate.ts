@@ -1,7 +1,7 @@
 import { openStores } from '../../gatehouse.ts';
 import { lockDataDir } from '../../store/data-dir.ts';
+import type { Command } from '../command.ts';
 import { configFromEnvironment } from '../context.ts';
-import type { Command } from '../main.ts';
 
 export const migrateCommand: Command = {
   path: ['migrate'],

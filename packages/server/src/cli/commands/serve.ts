@@ -7,8 +7,8 @@ import { createLogger } from '../../config/logger.ts';
 import { createGatehouse } from '../../gatehouse.ts';
 import { buildApp } from '../../http/app.ts';
 import { lockDataDir } from '../../store/data-dir.ts';
+import { type Command, KEEP_RUNNING } from '../command.ts';
 import { configFromEnvironment } from '../context.ts';
-import { type Command, KEEP_RUNNING } from '../main.ts';
 import { CommandError } from '../output.ts';
 
 const SETUP_LINK_TTL_MS = 24 * 60 * 60_000;

@@ -1,11 +1,11 @@
 // `gatehouse token create | list | revoke`: personal API tokens for scripts and tools (seed
 // 003's "mint a token with scopes such as upload:read").
 
-import { type ApiTokenInfo, expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { apiTokenJson, expiresAtFrom } from '../../apitokens/apitokens.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { UUID } from '../../patterns.ts';
+import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
-import type { Command } from '../main.ts';
 import { CommandError, UsageError } from '../output.ts';
 
 /** A user named by username or id. */
@@ -24,19 +24,6 @@ function expiryFrom(value: unknown, now: number): number | null {
   } catch {
     throw new UsageError('--expires-in takes a duration such as 30d, 12h or 2w, or "never"');
   }
-}
-
-function tokenJson(t: ApiTokenInfo) {
-  return {
-    id: t.id,
-    name: t.name,
-    scopes: t.scopes,
-    created_at: t.createdAt.toISOString(),
-    expires_at: t.expiresAt?.toISOString() ?? null,
-    expired: t.expired,
-    last_used_at: t.lastUsedAt?.toISOString() ?? null,
-    last_used_ip: t.lastUsedIp,
-  };
 }
 
 export const tokenCreateCommand: Command = {
@@ -122,7 +109,7 @@ Options:
       const user = await findUser(gh, values.user as string);
       const tokens = await gh.apiTokens.listForUser(user.id);
       if (values.json) {
-        io.out(JSON.stringify({ tokens: tokens.map(tokenJson) }));
+        io.out(JSON.stringify({ tokens: tokens.map(apiTokenJson) }));
         return 0;
       }
       if (tokens.length === 0) io.out(`${user.username} has no API tokens.`);

@@ -1,6 +1,6 @@
 import { SET_PASSWORD_LINK_TTL_MS } from '../../accounts/one-time-tokens.ts';
+import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
-import type { Command } from '../main.ts';
 import { UsageError } from '../output.ts';
 
 export const userCreateCommand: Command = {

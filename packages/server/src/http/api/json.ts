@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { User } from '../../accounts/accounts.ts';
-import type { ApiTokenInfo } from '../../apitokens/apitokens.ts';
+import { type ApiTokenInfo, apiTokenJson } from '../../apitokens/apitokens.ts';
 import type { ConnectedService } from '../../oidc/connected-services.ts';
 import type { SessionListing } from '../../sessions/sessions.ts';
 
@@ -84,16 +84,7 @@ export const tokenSchema = z.object({
 });
 
 export function tokenJson(t: ApiTokenInfo): z.input<typeof tokenSchema> {
-  return {
-    id: t.id,
-    name: t.name,
-    scopes: t.scopes,
-    created_at: t.createdAt.toISOString(),
-    expires_at: t.expiresAt?.toISOString() ?? null,
-    expired: t.expired,
-    last_used_at: t.lastUsedAt?.toISOString() ?? null,
-    last_used_ip: t.lastUsedIp,
-  };
+  return apiTokenJson(t);
 }
 
 /** A service the member allowed to use their account (a remembered consent). */

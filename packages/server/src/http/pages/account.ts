@@ -222,7 +222,7 @@ export async function accountPages(
       const { token, info, warnings } = await gh.apiTokens.create(user.id, {
         name: values.name,
         scopes: values.scopes,
-        expiresAt: expiresAtFrom(values.expires, Date.now()),
+        expiresAt: expiresAtFrom(values.expires, gh.now()),
       });
       await gh.audit.record({
         actorId: user.id,

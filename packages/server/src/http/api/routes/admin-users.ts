@@ -53,7 +53,7 @@ async function resetLink(ctx: ApiContext<unknown, unknown, unknown>, userId: str
   });
   return {
     url: `${ctx.gh.config.issuer}/reset/${token}`,
-    expiresAt: new Date(Date.now() + SET_PASSWORD_LINK_TTL_MS).toISOString(),
+    expiresAt: new Date(ctx.gh.now() + SET_PASSWORD_LINK_TTL_MS).toISOString(),
   };
 }
 

@@ -161,7 +161,7 @@ export const createMyToken = defineRoute({
     const { token, info, warnings } = await gh.apiTokens.create(user.id, {
       name: body.name,
       scopes: body.scopes,
-      expiresAt: expiresAtFrom(body.expires_in, Date.now()),
+      expiresAt: expiresAtFrom(body.expires_in, gh.now()),
     });
     await gh.audit.record({
       actorId: user.id,
