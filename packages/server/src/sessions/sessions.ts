@@ -192,7 +192,8 @@ export function createSessions(deps: {
     } catch (err) {
       // A store is down. The copy in memory was valid a moment ago and no revocation of it was
       // heard (none can be made while the shared store is down), so it is still served.
-      if (hit && isStoreUnavailable(err)) return hit;
+      if (hit && now() - hit.readAt < LOCAL_TTL_MS + STALE_GRACE_MS && isStoreUnavailable(err))
+        return hit;
       throw err;
     }
   }
