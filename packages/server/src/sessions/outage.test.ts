@@ -101,13 +101,25 @@ describe(`sessions during a shared-store outage (${storageMode()})`, () => {
     expect(await stores.kv.get(`sess:${session.id}`)).toBeNull();
   });
 
-  it('drops the sessions it holds when its event channel comes back after a gap', async () => {
+  it('asks the shared store, not its memory, while it cannot hear revocations', async () => {
     const { token, session } = await a.gh.sessions.create(userId);
     expect(await b.gh.sessions.verify(token)).not.toBeNull();
-    kvB.deafen(); // b's subscriber connection is gone; a's revocation does not reach it
-    await a.gh.sessions.revoke(session.id);
-    expect(await b.gh.sessions.verify(token)).not.toBeNull(); // the window we cannot close
+    kvB.deafen(); // b's subscriber connection is gone (its commands still work)
+    await a.gh.sessions.revoke(session.id); // the event does not reach b...
+    expect(await b.gh.sessions.verify(token)).toBeNull(); // ...the tombstone does
     kvB.reconnect();
+    expect(await b.gh.sessions.verify(token)).toBeNull();
+  });
+
+  it('drops what it holds when its event channel comes back after a gap', async () => {
+    const { token, session } = await a.gh.sessions.create(userId);
+    expect(await b.gh.sessions.verify(token)).not.toBeNull();
+    kvB.deafen();
+    kvB.fail(); // and then the whole store is down for b
+    await a.gh.sessions.revoke(session.id);
+    expect(await b.gh.sessions.verify(token)).not.toBeNull(); // served from memory meanwhile
+    kvB.restore();
+    kvB.reconnect(); // b missed the revocation: what it held is read again
     expect(await b.gh.sessions.verify(token)).toBeNull();
   });
 

@@ -185,7 +185,8 @@ export function createSessions(deps: {
   async function find(id: string): Promise<Local | null> {
     const hit = local.get(id);
     if (hit === MISSING) return null;
-    if (hit && now() - hit.readAt < LOCAL_TTL_MS) return hit;
+    // Trusted from memory only while revocations can be heard; otherwise the shared store decides.
+    if (hit && events.listening && now() - hit.readAt < LOCAL_TTL_MS) return hit;
     if (revokedHere.get(id)) return null;
     try {
       return await load(id);

@@ -30,6 +30,8 @@ export interface EventBus {
    * the network dropped) and is back. A cache that events keep fresh must be dropped then.
    */
   onGap(handler: () => void): () => void;
+  /** False while the channel is down: caches cannot count on hearing of a change. */
+  readonly listening: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
   // Tags our own messages so the echo from the channel is not applied twice.
   const origin = crypto.randomUUID();
   let unsubscribe: Unsubscribe | null = null;
+  let listening = true;
 
   function dispatch(event: GatehouseEvent, local: boolean) {
     for (const handler of handlers) {
@@ -66,8 +69,12 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
       gapHandlers.add(handler);
       return () => gapHandlers.delete(handler);
     },
+    get listening() {
+      return listening;
+    },
     async start() {
       const onGap = () => {
+        listening = true;
         for (const handler of gapHandlers) {
           try {
             handler();
@@ -89,7 +96,12 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
             dispatch(parsed.event, false);
           }
         },
-        { onGap },
+        {
+          onLost: () => {
+            listening = false;
+          },
+          onGap,
+        },
       );
     },
     async stop() {

@@ -34,6 +34,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 
 interface Subscription {
   handler: (message: string) => void;
+  onLost?: () => void;
   onGap?: () => void;
 }
 
@@ -87,6 +88,22 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
     }
   }
 
+  /** Tells every subscriber, once per outage, that messages are not being heard. */
+  let lost = false;
+  function subscriptionLost(): void {
+    if (lost || closing !== null) return;
+    lost = true;
+    for (const entry of channels.values()) {
+      for (const subscription of [...entry.subscriptions]) {
+        try {
+          subscription.onLost?.();
+        } catch (error) {
+          onError(error);
+        }
+      }
+    }
+  }
+
   /**
    * Subscribes again after a reconnect (ioredis's own resubscription is off: it cannot say
    * when it is done), then tells every subscriber about the gap. In that order: whatever a
@@ -97,6 +114,7 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
     if (names.length === 0 || closing !== null) return;
     connection.subscribe(...names).then(
       () => {
+        lost = false;
         for (const name of names) {
           for (const subscription of [...(channels.get(name)?.subscriptions ?? [])]) {
             try {
@@ -118,6 +136,7 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
         connection.on('message', dispatch);
         // 'ready' after the first connection: a reconnect after an outage.
         connection.on('ready', () => resubscribe(connection));
+        connection.on('close', subscriptionLost);
         return connection;
       });
       // A failed first attempt must not poison every later subscribe.
@@ -197,7 +216,11 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
         channels.set(name, entry);
       }
       const own = entry;
-      const subscription: Subscription = { handler, onGap: options?.onGap };
+      const subscription: Subscription = {
+        handler,
+        onLost: options?.onLost,
+        onGap: options?.onGap,
+      };
       own.subscriptions.add(subscription);
       try {
         await own.ready;

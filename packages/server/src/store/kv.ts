@@ -29,14 +29,15 @@ export interface Kv {
   /** Sends a message to every subscriber of the channel, in this process and others. */
   publish(channel: string, message: string): Promise<void>;
   /**
-   * Calls the handler for every message on the channel until unsubscribed. `onGap` is called
-   * after the subscription was lost and restored (Redis restarted, the network dropped): the
-   * messages sent meanwhile are gone, so whatever they would have invalidated is suspect.
+   * Calls the handler for every message on the channel until unsubscribed. `onLost` is called
+   * when the subscription drops (Redis stopped, the network failed): messages are not heard
+   * until `onGap`, called once it is restored, and those sent meanwhile are gone, so whatever
+   * they would have invalidated is suspect.
    */
   subscribe(
     channel: string,
     handler: (message: string) => void,
-    options?: { onGap?: () => void },
+    options?: { onLost?: () => void; onGap?: () => void },
   ): Promise<Unsubscribe>;
   /** Reachable? Used by /readyz. */
   ping(): Promise<boolean>;

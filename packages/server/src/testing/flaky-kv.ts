@@ -23,7 +23,7 @@ export interface FlakyKv extends Kv {
 export function createFlakyKv(inner: Kv): FlakyKv {
   let failing: Set<string> | 'all' | null = null;
   let deaf = false;
-  const gaps = new Set<() => void>();
+  const subscribers = new Set<{ onLost?: () => void; onGap?: () => void }>();
   let held: { prefix: string; gate: Promise<void>; writes: Promise<unknown>[] } | null = null;
 
   function check(method: Method) {
@@ -76,12 +76,13 @@ export function createFlakyKv(inner: Kv): FlakyKv {
     },
     async subscribe(channel, handler, options) {
       check('subscribe');
-      if (options?.onGap) gaps.add(options.onGap);
+      const hooks = { onLost: options?.onLost, onGap: options?.onGap };
+      subscribers.add(hooks);
       const unsubscribe = await inner.subscribe(channel, (message) => {
         if (!deaf) handler(message);
       });
       return async () => {
-        if (options?.onGap) gaps.delete(options.onGap);
+        subscribers.delete(hooks);
         await unsubscribe();
       };
     },
@@ -97,11 +98,14 @@ export function createFlakyKv(inner: Kv): FlakyKv {
       failing = null;
     },
     deafen() {
+      if (deaf) return;
       deaf = true;
+      for (const s of subscribers) s.onLost?.();
     },
     reconnect() {
+      if (!deaf) return;
       deaf = false;
-      for (const onGap of gaps) onGap();
+      for (const s of subscribers) s.onGap?.();
     },
     holdWrites(prefix) {
       let open!: () => void;
