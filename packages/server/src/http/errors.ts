@@ -87,7 +87,7 @@ export const HTTP_ERRORS = {
     status: 503,
     title: 'Temporarily unavailable',
     message:
-      'Gatehouse cannot reach its database or shared store just now, so it did not do that. Try again in a few seconds.',
+      'Gatehouse cannot reach its database or shared store just now. Try again in a few seconds.',
   },
 } as const;
 
