@@ -99,6 +99,7 @@ export function createSessions(deps: {
   // Revocations whose later steps are still to be retried, by session id.
   const pending = new Map<string, Pending>();
   let retry: NodeJS.Timeout | null = null;
+  let retryFailing = false;
   let stopped = false;
   // Bumped when this instance may have missed revocations: a read begun before is not cached.
   let generation = 0;
@@ -228,7 +229,10 @@ export function createSessions(deps: {
         if (local.get(s.id) === next) local.delete(s.id);
         await kv.del(kvKey(s.id));
       })
-      .catch((err) => deps.onError?.(err));
+      // Activity not written during an outage is expected; the next write-back catches up.
+      .catch((err) => {
+        if (!isStoreUnavailable(err)) deps.onError?.(err);
+      });
   }
 
   /**
@@ -266,7 +270,16 @@ export function createSessions(deps: {
     retry = setTimeout(() => {
       retry = null;
       settle()
-        .catch((err) => deps.onError?.(err))
+        .then(
+          () => {
+            retryFailing = false;
+          },
+          (err) => {
+            // Reported once per outage, not every RETRY_MS.
+            if (!retryFailing) deps.onError?.(err);
+            retryFailing = true;
+          },
+        )
         .finally(scheduleRetry);
     }, RETRY_MS);
     retry.unref();
