@@ -98,6 +98,9 @@ export interface OwnRedis {
   start(): Promise<void>;
   /** Stops it; it keeps nothing (no snapshot, no append-only file), as a cache Redis often does. */
   stop(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as with a hung server. */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startRedis(dir: string): Promise<OwnRedis> {
@@ -123,9 +126,16 @@ export async function startRedis(dir: string): Promise<OwnRedis> {
     async stop() {
       if (!child || child.exitCode !== null) return;
       const exited = once(child, 'exit');
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited;
       child = null;
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
   };
   await redis.start();
