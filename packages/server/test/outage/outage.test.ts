@@ -29,6 +29,8 @@ import {
 
 const ISSUER = 'https://auth.example.org';
 const COOKIE = '__Host-gatehouse_session';
+const CSRF_COOKIE = '__Host-gatehouse_csrf';
+const PASSWORD = 'member password 123';
 const INSTANCES = 3;
 const SESSIONS = 7;
 /** Requests in flight at once: a light load, so the figures are latencies, not queueing. */
@@ -86,8 +88,13 @@ beforeAll(async () => {
     }),
   );
   try {
-    memberId = (await setup.accounts.create({ username: 'member', email: 'member@example.org' }))
-      .id;
+    memberId = (
+      await setup.accounts.create({
+        username: 'member',
+        email: 'member@example.org',
+        password: PASSWORD,
+      })
+    ).id;
     const admin = await setup.accounts.create({ username: 'admin', email: 'admin@example.org' });
     await setup.accounts.grantPermission(admin.id, ADMIN_PERMISSION);
     adminToken = (
@@ -175,6 +182,40 @@ async function revoke(session: number, instance: number) {
   return { status: res.status, ms, body, retryAfter: res.headers.get('retry-after') };
 }
 
+/** A browser signs in: the form, then its submission. */
+async function signIn(instance: number) {
+  const base = instances[instance]!.url;
+  const form = await fetch(`${base}/login`, { headers: { accept: 'text/html' } });
+  await form.text();
+  const csrf = form.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith(`${CSRF_COOKIE}=`));
+  const startedAt = performance.now();
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      accept: 'text/html',
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: csrf ?? '',
+    },
+    body: new URLSearchParams({
+      _csrf: decodeURIComponent(csrf?.split('=')[1] ?? ''),
+      username: 'member',
+      password: PASSWORD,
+    }).toString(),
+  });
+  const body = await res.text();
+  return {
+    status: res.status,
+    ms: performance.now() - startedAt,
+    type: res.headers.get('content-type') ?? '',
+    retryAfter: res.headers.get('retry-after'),
+    body,
+  };
+}
+
 async function readiness() {
   return Promise.all(
     instances.map(async (instance) => {
@@ -241,6 +282,16 @@ describe.skipIf(storageMode() === 'postgres+redis')(
       expect(ready.map((r) => [r.status, r.body.store])).toEqual(
         instances.map(() => [503, 'unreachable']),
       );
+      const signInRedis = await signIn(1);
+      log.push(
+        `sign-in with Redis down: ${signInRedis.status} ${signInRedis.type} in ${signInRedis.ms.toFixed(1)} ms`,
+      );
+      expect(signInRedis).toMatchObject({
+        status: 503,
+        retryAfter: expect.stringMatching(/^\d+$/),
+      });
+      expect(signInRedis.type).toMatch(/^text\/html/);
+      expect(signInRedis.body).toContain('Try again');
       log.push(summary('2 Redis down'));
       // Sessions an instance holds keep working; one it never saw cannot be checked.
       for (const a of redisDown) {
@@ -277,6 +328,13 @@ describe.skipIf(storageMode() === 'postgres+redis')(
       expect(pgReady.map((r) => [r.status, r.body.database])).toEqual(
         instances.map(() => [503, 'unreachable']),
       );
+      const signInPg = await signIn(2);
+      log.push(
+        `sign-in with Postgres down: ${signInPg.status} ${signInPg.type} in ${signInPg.ms.toFixed(1)} ms`,
+      );
+      expect(signInPg).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) });
+      expect(signInPg.type).toMatch(/^text\/html/);
+      expect(signInPg.body).toContain('Try again');
 
       pg!.start();
       await untilReady();
@@ -289,6 +347,8 @@ describe.skipIf(storageMode() === 'postgres+redis')(
       }
       await load('5 Postgres back', all, 2);
       log.push(summary('5 Postgres back'));
+      const signedIn = await signIn(0);
+      expect(signedIn.status).toBe(303); // and signing in works again
 
       await Promise.all(instances.map((instance) => instance.stop()));
       await Promise.all(instances.map((instance) => instance.start()));
