@@ -4,7 +4,14 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../proxies/nginx.ts';
 
@@ -47,6 +54,9 @@ export interface OwnPostgres {
   stop(): void;
   /** Stops it whatever state it is in (test clean-up). */
   destroy(): void;
+  /** Freezes the server and its backends (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startPostgres(dir: string): Promise<OwnPostgres> {
@@ -82,13 +92,33 @@ export async function startPostgres(dir: string): Promise<OwnPostgres> {
       run(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']);
     },
     destroy() {
+      pg.resume();
       try {
         run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } catch {
         // Not running.
       }
     },
+    pause() {
+      signalServer('SIGSTOP');
+    },
+    resume() {
+      signalServer('SIGCONT');
+    },
   };
+  /** The postmaster (its pid file's first line) and every process it started, by id. */
+  function signalServer(signal: NodeJS.Signals) {
+    const file = join(data, 'postmaster.pid');
+    if (!existsSync(file)) return;
+    const server = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(server)], {
+      encoding: 'utf8',
+    })
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    for (const pid of [server, ...children]) process.kill(pid, signal);
+  }
   pg.start();
   return pg;
 }
