@@ -85,9 +85,10 @@ export function sendError(
   const text = message ?? HTTP_ERRORS[code].message;
   if (retryAfter) reply.header('retry-after', String(retryAfter));
   if (wantsJson(request)) return reply.code(status).send({ error: { code, message: text } });
-  // A store is down: the page offers the same address again (a form's page, for a POST).
-  const again = code === 'STORE_UNAVAILABLE' || code === 'UNAVAILABLE';
-  const path = request.url.split('?')[0] ?? '/';
+  // A store is down: a page read offers itself again. A form's answer cannot (its address
+  // may take only POST, and no Referer is sent), so the message says to try again.
+  const again =
+    (code === 'STORE_UNAVAILABLE' || code === 'UNAVAILABLE') && request.method === 'GET';
   return sendPage(
     reply,
     messagePage({
@@ -97,7 +98,7 @@ export function sendError(
       user: viewUser(request.user),
       csrfToken: request.csrfToken(),
       action: again
-        ? { href: request.method === 'GET' ? request.url : path, label: 'Try again' }
+        ? { href: request.url, label: 'Try again' }
         : { href: '/', label: 'Go to the home page' },
     }),
     status,

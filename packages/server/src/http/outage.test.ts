@@ -105,8 +105,30 @@ describe(`answers while a store is down (${storageMode()})`, () => {
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(res.body).toContain('Try again');
+    expect(res.body).toContain('Try again in a few seconds');
     expect(res.body).toContain('Temporarily unavailable');
+  });
+
+  it('offers a page read again when a store is down', async () => {
+    // Signed in through another instance: this one must ask the store, which is down.
+    const elsewhere = await createTestGatehouse({
+      stores,
+      overrides: { issuer: ISSUER, forwardAuth },
+    });
+    try {
+      const { token } = await elsewhere.gh.sessions.create(memberId);
+      kv.fail();
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/account',
+        headers: { accept: 'text/html', cookie: `${COOKIE}=${token}` },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      expect(res.body).toMatch(/<a class="button button--primary" href="\/account">Try again<\/a>/);
+    } finally {
+      await elsewhere.close(); // shares the suite's stores, which it leaves open
+    }
   });
 
   it('keeps forward auth answering for a session it holds, and answers 503 for one it does not', async () => {
