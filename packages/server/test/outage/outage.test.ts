@@ -396,8 +396,13 @@ describe.skipIf(storageMode() === 'postgres+redis')(
     });
 
     it('after every instance restarts: still refuses every revoked session', async () => {
+      const started = performance.now();
       await Promise.all(instances.map((instance) => instance.stop()));
+      const stopped = performance.now();
       await Promise.all(instances.map((instance) => instance.start()));
+      log.push(
+        `instances stopped in ${((stopped - started) / 1000).toFixed(1)} s, started in ${((performance.now() - stopped) / 1000).toFixed(1)} s`,
+      );
       await load('6 instances restarted', all, 2);
       log.push(summary('6 instances restarted'));
     });
