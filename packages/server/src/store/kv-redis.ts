@@ -1,8 +1,8 @@
 // The key-value store shared by many instances: Redis, through one command connection and,
 // once something subscribes, one subscriber connection that fans messages out in-process.
 //
-// During an outage every command fails within COMMAND_TIMEOUT_MS (nothing is queued for a
-// reconnect that may never come) with StoreUnavailableError, and a subscription that was lost
+// During an outage every command fails at once, or after the command timeout when Redis does
+// not answer (nothing is queued for a reconnect that may never come), with StoreUnavailableError, and a subscription that was lost
 // and restored reports the gap to its subscriber, who may have missed messages meanwhile.
 
 import { Redis } from 'ioredis';
@@ -125,8 +125,11 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
           }
         }
       },
-      // The connection dropped again; the next 'ready' tries again.
-      (error: unknown) => onError(error),
+      (error: unknown) => {
+        onError(error);
+        // Dropped again: the next 'ready' tries again. Still up (SUBSCRIBE timed out): retry.
+        if (connection.status === 'ready') setTimeout(() => resubscribe(connection), 1_000).unref();
+      },
     );
   }
 
