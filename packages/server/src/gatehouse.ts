@@ -189,6 +189,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       if (closed) return;
       closed = true;
       clearInterval(purge);
+      sessions.stop();
       await events.stop();
       if (ownsStores) await Promise.allSettled([kv.close(), database.close()]);
     },

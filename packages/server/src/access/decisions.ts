@@ -73,6 +73,8 @@ export function createDecisions(deps: {
     if (event.type === 'access.changed') invalidate(event.userIds);
     else if (event.type === 'user.changed') invalidate([event.userId]);
   });
+  // Changes may have been missed (the event channel dropped): decide afresh.
+  deps.events.onGap(() => invalidate('*'));
 
   async function load(userId: string): Promise<Subject | null> {
     const result = (await db.execute(subjectQuery(userId))) as unknown as {

@@ -95,6 +95,8 @@ export function createAccounts(deps: {
   events.on((event) => {
     if (event.type === 'user.changed') cache.delete(event.userId);
   });
+  // Events may have been missed (the channel dropped): read users afresh.
+  events.onGap(() => cache.clear());
 
   async function load(where: ReturnType<typeof eq>): Promise<{ row: UserRow; user: User } | null> {
     const [row] = await db.select().from(users).where(where).limit(1);

@@ -191,6 +191,8 @@ export function createApiTokens(deps: {
     if (event.type === 'apitokens.revoked') forget(event.tokenIds);
     else if (event.type === 'user.changed') invalidateUser(event.userId);
   });
+  // Revocations may have been missed (the channel dropped): read tokens afresh.
+  events.onGap(() => local.clear());
 
   async function grantable(userId: string): Promise<Set<string>> {
     return new Set([...MEMBER_SCOPES, ...(await permissionsOf(userId))]);

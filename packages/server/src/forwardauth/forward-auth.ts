@@ -222,6 +222,13 @@ export function createForwardAuth(deps: {
       for (const id of e.userIds) if (typeof id === 'string') ids.push(id);
     if (ids.length > 0) forgetUsers(ids);
   });
+  // Events may have been missed (the channel dropped and is back): decide afresh.
+  events.onGap(() => {
+    epoch++;
+    state.decisions.clear();
+    credentials.clear();
+    identities.clear();
+  });
 
   async function identityHeaders(user: User): Promise<Readonly<Record<string, string>>> {
     const hit = identities.get(user.id);

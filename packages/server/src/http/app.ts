@@ -15,6 +15,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
 import { eventsApi } from './api/events.ts';
 import { apiPlugin } from './api/plugin.ts';
 import { API_ROUTES } from './api/routes/index.ts';
@@ -60,6 +61,7 @@ function wantsJson(request: FastifyRequest): boolean {
 
 function codeFor(err: FastifyError): HttpErrorCode {
   if (err instanceof HttpError) return err.code;
+  if (isStoreUnavailable(err)) return 'STORE_UNAVAILABLE';
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'PAYLOAD_TOO_LARGE';
@@ -85,6 +87,10 @@ export function sendError(
   const text = message ?? HTTP_ERRORS[code].message;
   if (retryAfter) reply.header('retry-after', String(retryAfter));
   if (wantsJson(request)) return reply.code(status).send({ error: { code, message: text } });
+  // A store is down: a page read offers itself again. A form's answer cannot (its address
+  // may take only POST, and no Referer is sent), so the message says to try again.
+  const again =
+    (code === 'STORE_UNAVAILABLE' || code === 'UNAVAILABLE') && request.method === 'GET';
   return sendPage(
     reply,
     messagePage({
@@ -93,7 +99,9 @@ export function sendError(
       status,
       user: viewUser(request.user),
       csrfToken: request.csrfToken(),
-      action: { href: '/', label: 'Go to the home page' },
+      action: again
+        ? { href: request.url, label: 'Try again' }
+        : { href: '/', label: 'Go to the home page' },
     }),
     status,
   );
@@ -181,19 +189,22 @@ export async function buildApp(
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const code = codeFor(err);
     if (code === 'INTERNAL') request.log.error({ err }, 'request failed');
+    // Expected while a store is down: one line with the reason, no stack.
+    if (code === 'STORE_UNAVAILABLE')
+      request.log.warn({ reason: err.message }, 'store unavailable');
     // Validation messages from JSON schemas are safe to show and help a caller fix the request.
     const message = err.validation
       ? `Invalid request: ${err.message}`
       : err instanceof HttpError
         ? err.message
         : undefined;
-    return sendError(
-      request,
-      reply,
-      code,
-      message,
-      err instanceof HttpError ? err.retryAfterSeconds : null,
-    );
+    const retryAfter =
+      code === 'STORE_UNAVAILABLE'
+        ? STORE_RETRY_AFTER_SECONDS
+        : err instanceof HttpError
+          ? err.retryAfterSeconds
+          : null;
+    return sendError(request, reply, code, message, retryAfter);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 'NOT_FOUND'));
 

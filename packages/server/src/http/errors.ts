@@ -83,6 +83,12 @@ export const HTTP_ERRORS = {
     title: 'Temporarily unavailable',
     message: 'Gatehouse is starting or stopping. Try again in a moment.',
   },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'Temporarily unavailable',
+    message:
+      'Gatehouse cannot reach its database or shared store just now. Try again in a few seconds.',
+  },
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;

@@ -21,6 +21,7 @@ import type {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
+import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
 import { type ProxyTrust, rawClientAddress } from './client-address.ts';
 import { HTTP_ERRORS } from './errors.ts';
 
@@ -37,25 +38,30 @@ export function requestLogLine(
   return { method, url: maskSecrets(url), status, ms: Math.round(ms * 10) / 10, ip };
 }
 
-/** A bug, not a bad request: logged, and answered as Fastify's error handler answers JSON. */
+/**
+ * A failure, answered as Fastify's error handler answers JSON: a store that is down is a 503
+ * with Retry-After (logged in one line); anything else is a bug, logged with its stack, a 500.
+ */
 export function answerFailure(res: ServerResponse, err: unknown, log: FailureLog) {
-  log.error({ err }, 'request failed');
+  const down = isStoreUnavailable(err);
+  if (down && 'warn' in log) log.warn({ reason: (err as Error).message }, 'store unavailable');
+  else log.error({ err }, 'request failed');
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    error: { code: 'INTERNAL', message: HTTP_ERRORS.INTERNAL.message },
-  });
-  res.writeHead(500, {
+  const code = down ? 'STORE_UNAVAILABLE' : 'INTERNAL';
+  const body = JSON.stringify({ error: { code, message: HTTP_ERRORS[code].message } });
+  res.writeHead(HTTP_ERRORS[code].status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
     'content-length': Buffer.byteLength(body),
+    ...(down ? { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) } : {}),
   });
   res.end(body);
 }
 
-type FailureLog = Pick<Logger, 'error'> | FastifyBaseLogger;
+type FailureLog = Pick<Logger, 'error'> | Pick<Logger, 'error' | 'warn'> | FastifyBaseLogger;
 
 /** Runs a raw handler; whatever it throws or rejects with becomes answerFailure's 500. */
 function runRaw(handler: RawHandler, req: IncomingMessage, res: ServerResponse, log: FailureLog) {

@@ -4,13 +4,19 @@
 // The check is the hottest path in Gatehouse, so it reads as a pipeline: parse the token
 // (malformed → null, no I/O) → find the session (in-process cache → shared store → database)
 // → compare the secret's hash in constant time → check expiry → note activity (throttled).
+//
+// A revocation reaches every instance or fails with nothing changed: a tombstone in the shared
+// store first (if that fails, nothing has happened), then the event every instance's cache
+// listens to, then the database row, each retried until it takes. While a store is down, a
+// session this instance holds and heard no revocation of keeps working (STALE_GRACE_MS).
 
-import { and, asc, eq, lt, ne } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, ne, or } from 'drizzle-orm';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import type { Kv } from '../store/kv.ts';
 import { createLru } from '../store/lru.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import { sessions } from './tables.ts';
 
 export interface SessionConfig {
@@ -43,12 +49,30 @@ interface Cached extends Session {
 /** As kept in process: the hash decoded once, not on every check. */
 interface Local extends Cached {
   readonly hashBytes: Buffer;
+  /** When it was read from the shared store or the database. */
+  readonly readAt: number;
 }
 
 /** How often activity is written back; idle expiry is only this precise, by design. */
 const TOUCH_INTERVAL_MS = 60_000;
+/** How long a session is trusted from process memory before the shared store is asked again. */
 const LOCAL_TTL_MS = 60_000;
+/**
+ * How much longer it is still served when the shared store cannot be asked (Redis or Postgres
+ * down). No revocation can be made meanwhile: it needs the shared store (see end()). An
+ * instance cut off from a Redis that others still reach could miss one; this bounds that.
+ */
+export const STALE_GRACE_MS = 5 * 60_000;
+/** How often a revocation's unfinished steps (event, database row) are tried again. */
+const RETRY_MS = 2_000;
 const MISSING = 'missing';
+
+/** A revocation whose tombstones are written but whose event or row deletion has not taken. */
+interface Pending {
+  readonly userId: string;
+  readonly replacedBy?: string;
+  published: boolean;
+}
 
 export function createSessions(deps: {
   db: Db;
@@ -60,13 +84,25 @@ export function createSessions(deps: {
 }) {
   const { db, kv, events, config } = deps;
   const now = deps.now ?? Date.now;
-  const local = createLru<Local | typeof MISSING>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
+  const local = createLru<Local | typeof MISSING>({
+    max: 50_000,
+    ttlMs: LOCAL_TTL_MS + STALE_GRACE_MS,
+    now,
+  });
   // Revoked ids, kept as long as the session could have lived. A read that raced the revocation
   // (an activity write-back, a database read on another instance) may put the session back in a
   // cache; these tombstones make sure it is still refused.
   const revokedHere = createLru<true>({ max: 100_000, ttlMs: config.absoluteTimeoutMs, now });
   const kvKey = (id: string) => `sess:${id}`;
   const tombKey = (id: string) => `sess-revoked:${id}`;
+
+  // Revocations whose later steps are still to be retried, by session id.
+  const pending = new Map<string, Pending>();
+  let retry: NodeJS.Timeout | null = null;
+  let retryFailing = false;
+  let stopped = false;
+  // Bumped when this instance may have missed revocations: a read begun before is not cached.
+  let generation = 0;
 
   function forget(ids: string[]) {
     for (const id of ids) {
@@ -78,93 +114,221 @@ export function createSessions(deps: {
   events.on((event) => {
     if (event.type === 'sessions.revoked') forget(event.sessionIds);
   });
+  // The event channel was lost and is back: a revocation sent meanwhile was not heard, so
+  // everything held in memory is read again (its tombstone, if any, is in the shared store).
+  events.onGap(() => {
+    generation++;
+    local.clear();
+  });
 
-  function toLocal(s: Cached): Local {
-    return { ...s, hashBytes: Buffer.from(s.secretHash, 'hex') };
+  function toLocal(s: Cached, readAt: number): Local {
+    const { id, userId, secretHash, createdAt, lastSeenAt, expiresAt } = s;
+    return {
+      id,
+      userId,
+      secretHash,
+      createdAt,
+      lastSeenAt,
+      expiresAt,
+      readAt,
+      hashBytes: Buffer.from(secretHash, 'hex'),
+    };
   }
 
-  function remember(s: Cached) {
+  /** The shared store's copy: JSON, and the milliseconds it may live (≤ 0: not worth keeping). */
+  function sharedCopy(s: Cached): { json: string; ttl: number } {
     const { id, userId, secretHash, createdAt, lastSeenAt, expiresAt } = s;
-    local.set(id, toLocal(s));
     const ttl = Math.min(expiresAt, lastSeenAt + config.idleTimeoutMs) - now();
-    const shared: Cached = { id, userId, secretHash, createdAt, lastSeenAt, expiresAt };
-    if (ttl > 0) return kv.set(kvKey(id), JSON.stringify(shared), ttl);
+    const json = JSON.stringify({ id, userId, secretHash, createdAt, lastSeenAt, expiresAt });
+    return { json, ttl };
+  }
+
+  async function remember(s: Cached) {
+    const { json, ttl } = sharedCopy(s);
+    if (ttl > 0) await kv.set(kvKey(s.id), json, ttl);
+  }
+
+  /** Reads a session from the shared store, else the database, and caches it in process. */
+  async function load(id: string): Promise<Local | null> {
+    const at = generation;
+    const [shared, tombstone] = await Promise.all([kv.get(kvKey(id)), kv.get(tombKey(id))]);
+    if (tombstone) {
+      forget([id]);
+      return null;
+    }
+    let s: Cached;
+    if (shared) {
+      s = JSON.parse(shared) as Cached;
+    } else {
+      const [row] = await db.select().from(sessions).where(eq(sessions.id, id)).limit(1);
+      if (!row) {
+        // Unknown ids are remembered briefly so a flood of forged cookies costs one query each at most per minute.
+        if (at === generation) local.set(id, MISSING, 30_000);
+        return null;
+      }
+      if (revokedHere.get(id)) return null; // revoked while we were reading
+      s = {
+        id: row.id,
+        userId: row.userId,
+        secretHash: row.secretHash,
+        createdAt: row.createdAt.getTime(),
+        lastSeenAt: row.lastSeenAt.getTime(),
+        expiresAt: row.expiresAt.getTime(),
+      };
+      await remember(s);
+    }
+    if (revokedHere.get(id)) return null; // revoked while we were reading
+    const fresh = toLocal(s, now());
+    if (at === generation) local.set(id, fresh);
+    return fresh;
   }
 
   async function find(id: string): Promise<Local | null> {
     const hit = local.get(id);
     if (hit === MISSING) return null;
-    if (hit) return hit;
+    // Trusted from memory only while revocations can be heard; otherwise the shared store decides.
+    if (hit && events.listening && now() - hit.readAt < LOCAL_TTL_MS) return hit;
     if (revokedHere.get(id)) return null;
-    const [shared, tombstone] = await Promise.all([kv.get(kvKey(id)), kv.get(tombKey(id))]);
-    if (tombstone) {
-      revokedHere.set(id, true);
-      return null;
+    try {
+      return await load(id);
+    } catch (err) {
+      // A store is down. The copy in memory was valid a moment ago and no revocation of it was
+      // heard (none can be made while the shared store is down), so it is still served.
+      if (hit && now() - hit.readAt < LOCAL_TTL_MS + STALE_GRACE_MS && isStoreUnavailable(err))
+        return hit;
+      throw err;
     }
-    if (shared) {
-      const s = toLocal(JSON.parse(shared) as Cached);
-      local.set(id, s);
-      return s;
-    }
-    const [row] = await db.select().from(sessions).where(eq(sessions.id, id)).limit(1);
-    if (!row) {
-      // Unknown ids are remembered briefly so a flood of forged cookies costs one query each at most per minute.
-      local.set(id, MISSING, 30_000);
-      return null;
-    }
-    if (revokedHere.get(id)) return null; // revoked while we were reading
-    const s: Cached = {
-      id: row.id,
-      userId: row.userId,
-      secretHash: row.secretHash,
-      createdAt: row.createdAt.getTime(),
-      lastSeenAt: row.lastSeenAt.getTime(),
-      expiresAt: row.expiresAt.getTime(),
-    };
-    await remember(s);
-    return toLocal(s);
   }
 
   function expired(lastSeenAt: number, expiresAt: number, at: number): boolean {
     return at >= expiresAt || at >= lastSeenAt + config.idleTimeoutMs;
   }
 
-  /** Writes activity back at most once a minute per session, off the request's path. */
+  /**
+   * Writes activity back at most once a minute per session, off the request's path, and only
+   * to a session that still exists: the shared copy is replaced only if it is still there (a
+   * revocation deletes it first), and a row found gone takes the copies with it. So a
+   * write-back racing a revocation can never bring the session back.
+   */
   function touch(s: Local, at: number) {
     if (at - s.lastSeenAt < TOUCH_INTERVAL_MS) return;
     const next: Local = { ...s, lastSeenAt: at };
-    local.set(s.id, next);
+    // Only over the copy this check read: not over a revocation or a reload since.
+    if (local.get(s.id) === s) local.set(s.id, next);
+    const { json, ttl } = sharedCopy(next);
     Promise.all([
       db
         .update(sessions)
         .set({ lastSeenAt: new Date(at) })
-        .where(eq(sessions.id, s.id)),
-      remember(next),
-    ]).catch((err) => deps.onError?.(err));
+        .where(eq(sessions.id, s.id))
+        .returning({ id: sessions.id }),
+      ttl > 0 ? kv.setIfPresent(kvKey(s.id), json, ttl) : false,
+    ])
+      .then(async ([rows]) => {
+        if (rows.length > 0) return;
+        if (local.get(s.id) === next) local.delete(s.id);
+        await kv.del(kvKey(s.id));
+      })
+      // Activity not written during an outage is expected; the next write-back catches up.
+      .catch((err) => {
+        if (!isStoreUnavailable(err)) deps.onError?.(err);
+      });
   }
 
-  /** Ends sessions everywhere: tombstones first, so no cache can bring them back. */
+  /**
+   * The steps after the tombstones, for every pending revocation (or just `ids`): tell every
+   * instance, then delete the rows. Throws when a step fails; what is left stays pending and
+   * is retried every RETRY_MS until it takes.
+   */
+  async function settle(ids: readonly string[] = [...pending.keys()]) {
+    const byRevocation = new Map<string, string[]>();
+    for (const id of ids) {
+      const p = pending.get(id);
+      if (!p || p.published) continue;
+      const key = `${p.userId}\n${p.replacedBy ?? ''}`;
+      byRevocation.set(key, [...(byRevocation.get(key) ?? []), id]);
+    }
+    for (const group of byRevocation.values()) {
+      await kv.del(...group.map(kvKey));
+      const first = pending.get(group[0]!)!;
+      await events.emit({
+        type: 'sessions.revoked',
+        userId: first.userId,
+        sessionIds: group,
+        ...(first.replacedBy ? { replacedBy: first.replacedBy } : {}),
+      });
+      for (const id of group) pending.get(id)!.published = true;
+    }
+    const published = ids.filter((id) => pending.get(id)?.published);
+    if (published.length === 0) return;
+    await db.delete(sessions).where(inArray(sessions.id, published));
+    for (const id of published) pending.delete(id);
+  }
+
+  function scheduleRetry() {
+    if (retry !== null || stopped || pending.size === 0) return;
+    retry = setTimeout(() => {
+      retry = null;
+      settle()
+        .then(
+          () => {
+            retryFailing = false;
+          },
+          (err) => {
+            // Reported once per outage, not every RETRY_MS.
+            if (!retryFailing) deps.onError?.(err);
+            retryFailing = true;
+          },
+        )
+        .finally(scheduleRetry);
+    }, RETRY_MS);
+    retry.unref();
+  }
+
+  /**
+   * Ends sessions everywhere. The tombstones come first and decide: if they cannot be written
+   * (the shared store is down), this throws with nothing changed; once they are, no instance
+   * that reads the shared store accepts the sessions. Then the event drops them from every
+   * instance's memory, then the rows go. A failure there still throws, so the caller hears
+   * that not everything took, but the rest is retried until it does.
+   */
   async function end(userId: string, ids: string[], replacedBy?: string) {
     if (ids.length === 0) return;
-    forget(ids);
     await Promise.all(ids.map((id) => kv.set(tombKey(id), '1', config.absoluteTimeoutMs)));
-    await kv.del(...ids.map(kvKey));
-    await events.emit({
-      type: 'sessions.revoked',
-      userId,
-      sessionIds: ids,
-      ...(replacedBy ? { replacedBy } : {}),
-    });
+    forget(ids);
+    for (const id of ids) pending.set(id, { userId, replacedBy, published: false });
+    try {
+      await settle(ids);
+    } catch (err) {
+      scheduleRetry();
+      // Told everyone, only the row is left: the revocation took effect everywhere.
+      if (ids.every((id) => pending.get(id)?.published !== false)) {
+        deps.onError?.(err);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Whose session this is: from memory, the shared store or the database; null if none. */
+  async function ownerOf(id: string): Promise<string | null> {
+    const hit = local.get(id);
+    if (hit && hit !== MISSING) return hit.userId;
+    const shared = await kv.get(kvKey(id));
+    if (shared) return (JSON.parse(shared) as Cached).userId;
+    const [row] = await db
+      .select({ userId: sessions.userId })
+      .from(sessions)
+      .where(eq(sessions.id, id))
+      .limit(1);
+    return row?.userId ?? null;
   }
 
   /** Ends a session; `replacedBy` names the session that replaces it (same member, same browser). */
   async function revoke(id: string, replacedBy?: string): Promise<boolean> {
-    const [row] = await db
-      .delete(sessions)
-      .where(eq(sessions.id, id))
-      .returning({ userId: sessions.userId });
-    if (row) await end(row.userId, [id], replacedBy);
-    return row !== undefined;
+    const userId = await ownerOf(id);
+    if (userId !== null) await end(userId, [id], replacedBy);
+    return userId !== null;
   }
 
   return {
@@ -190,6 +354,7 @@ export function createSessions(deps: {
         ip: meta.ip?.slice(0, 100) ?? null,
         userAgent: meta.userAgent?.slice(0, 500) ?? null,
       });
+      local.set(id, toLocal(s, at));
       await remember(s);
       const session: Session = {
         id,
@@ -210,7 +375,8 @@ export function createSessions(deps: {
       if (!s || !verifySecret(parsed.secret, s.hashBytes)) return null;
       const at = now();
       if (expired(s.lastSeenAt, s.expiresAt, at)) {
-        await revoke(s.id);
+        // Refused whatever happens next; the clean-up may wait for a store to come back.
+        await revoke(s.id).catch((err) => deps.onError?.(err));
         return null;
       }
       touch(s, at);
@@ -234,12 +400,14 @@ export function createSessions(deps: {
       const where = except
         ? and(eq(sessions.userId, userId), ne(sessions.id, except))
         : eq(sessions.userId, userId);
-      const removed = await db.delete(sessions).where(where).returning({ id: sessions.id });
+      // Read, not deleted: a row goes only once its revocation reached everyone, so after a
+      // failure the same call finds every session again.
+      const found = await db.select({ id: sessions.id }).from(sessions).where(where);
       await end(
         userId,
-        removed.map((r) => r.id),
+        found.map((r) => r.id),
       );
-      return removed.length;
+      return found.length;
     },
 
     async listForUser(userId: string): Promise<SessionListing[]> {
@@ -261,6 +429,13 @@ export function createSessions(deps: {
         }));
     },
 
+    /** Stops retrying unfinished revocations (the instance is closing). */
+    stop() {
+      stopped = true;
+      if (retry !== null) clearTimeout(retry);
+      retry = null;
+    },
+
     /**
      * Deletes expired rows (absolute or idle); run periodically. An expired session ends as a
      * revoked one does (sessions.revoked), so what hangs off it ends too: the provider session
@@ -268,20 +443,23 @@ export function createSessions(deps: {
      */
     async purgeExpired(): Promise<number> {
       const at = now();
-      const removed = await db
-        .delete(sessions)
-        .where(lt(sessions.expiresAt, new Date(at)))
-        .returning({ id: sessions.id, userId: sessions.userId });
-      const idle = await db
-        .delete(sessions)
-        .where(lt(sessions.lastSeenAt, new Date(at - config.idleTimeoutMs)))
-        .returning({ id: sessions.id, userId: sessions.userId });
+      // Found first and ended like a revocation (tombstones, event, then the row), so a purge
+      // that fails half-way is finished by the revocation retry, not lost.
+      const expired = await db
+        .select({ id: sessions.id, userId: sessions.userId })
+        .from(sessions)
+        .where(
+          or(
+            lt(sessions.expiresAt, new Date(at)),
+            lt(sessions.lastSeenAt, new Date(at - config.idleTimeoutMs)),
+          ),
+        );
       const byUser = new Map<string, string[]>();
-      for (const { id, userId } of [...removed, ...idle]) {
+      for (const { id, userId } of expired) {
         byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
       }
       for (const [userId, ids] of byUser) await end(userId, ids);
-      return removed.length + idle.length;
+      return expired.length;
     },
   };
 }

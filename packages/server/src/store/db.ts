@@ -11,6 +11,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { StoreUnavailableError } from './unavailable.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the query-result type differs between drivers; every subsystem uses the shared builder API
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, any>>;
@@ -70,21 +71,95 @@ export async function openPglite(dataDir: string | null): Promise<Database> {
   };
 }
 
+// Every query is bounded, so a request answers within two seconds even when Postgres is down
+// (refused at once), unreachable (connect timeout) or hung (query timeout). A query cut off is
+// answered as StoreUnavailableError; its connection is dropped by the pool, never reused.
+const CONNECT_TIMEOUT_MS = 1_000;
+const QUERY_TIMEOUT_MS = 1_500;
+
+// Errors that say "Postgres is not answering", not "this query is wrong": network errors,
+// SQLSTATE class 08 (connection exception), shutdowns and refusals, and pg's own timeouts.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, in recovery)
+  '53300', // too_many_connections
+]);
+const UNREACHABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08')))
+    return true;
+  // Node reports a refused connection to "localhost" as an AggregateError of one per address.
+  if (error instanceof AggregateError) return error.errors.some(isUnreachable);
+  return UNREACHABLE_MESSAGES.test(error.message);
+}
+
+function asUnavailable(url: string) {
+  return (error: unknown): never => {
+    if (!isUnreachable(error)) throw error;
+    const reason =
+      ((error as NodeJS.ErrnoException).code ?? (error as Error).message) || 'no answer';
+    throw new StoreUnavailableError(
+      'database',
+      `Postgres at ${redactUrl(url)} did not answer: ${reason}`,
+      { cause: error },
+    );
+  };
+}
+
+/** Makes the pool's promise-style query and connect (what Drizzle calls) report outages as one error. */
+function reportOutages(pool: pg.Pool, url: string): void {
+  const fail = asUnavailable(url);
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) => {
+    const result = query(...args);
+    return result instanceof Promise ? result.catch(fail) : result;
+  }) as typeof pool.query;
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  pool.connect = ((...args: unknown[]) => {
+    // pg-pool's own query() connects with a callback: leave that path alone.
+    if (args.length > 0) return connect(...args);
+    return (connect() as Promise<pg.PoolClient>).then((client) => {
+      const clientQuery = client.query.bind(client) as (...a: unknown[]) => unknown;
+      client.query = ((...a: unknown[]) => {
+        const result = clientQuery(...a);
+        return result instanceof Promise ? result.catch(fail) : result;
+      }) as typeof client.query;
+      return client;
+    }, fail);
+  }) as typeof pool.connect;
+}
+
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
   });
+  reportOutages(pool, url);
   // A pool emits 'error' when an idle connection dies (a Postgres restart); queries then
   // reconnect, so this must not crash the process.
   pool.on('error', () => {});
   try {
     const probe = await pool.connect();
     probe.release();
-  } catch (err) {
+  } catch (failure) {
     await pool.end().catch(() => {});
+    const err = failure instanceof StoreUnavailableError ? failure.cause : failure;
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new DatabaseError(`cannot reach Postgres at ${redactUrl(url)}: ${reason}`);
   }
@@ -93,7 +168,10 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     db,
     kind: 'postgres',
     async migrate() {
-      const client = await pool.connect();
+      // Its own connection without the query timeout: waiting for another instance's migration
+      // (the advisory lock) or a long migration is expected here.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      await client.connect().catch(asUnavailable(url));
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         try {
@@ -102,7 +180,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
           await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
         }
       } finally {
-        client.release();
+        await client.end().catch(() => {});
       }
     },
     async ping() {

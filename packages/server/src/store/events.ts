@@ -25,6 +25,13 @@ export interface EventBus {
   /** Applies the event locally, then tells every other instance. */
   emit(event: GatehouseEvent): Promise<void>;
   on(handler: Handler): () => void;
+  /**
+   * Called when this instance may have missed events: the channel was lost (Redis restarted,
+   * the network dropped) and is back. A cache that events keep fresh must be dropped then.
+   */
+  onGap(handler: () => void): () => void;
+  /** False while the channel is down: caches cannot count on hearing of a change. */
+  readonly listening: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -33,9 +40,11 @@ const CHANNEL = 'events';
 
 export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void }): EventBus {
   const handlers = new Set<Handler>();
+  const gapHandlers = new Set<() => void>();
   // Tags our own messages so the echo from the channel is not applied twice.
   const origin = crypto.randomUUID();
   let unsubscribe: Unsubscribe | null = null;
+  let listening = true;
 
   function dispatch(event: GatehouseEvent, local: boolean) {
     for (const handler of handlers) {
@@ -56,18 +65,44 @@ export function createEventBus(deps: { kv: Kv; onError?: (err: unknown) => void 
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
+    onGap(handler) {
+      gapHandlers.add(handler);
+      return () => gapHandlers.delete(handler);
+    },
+    get listening() {
+      return listening;
+    },
     async start() {
-      unsubscribe = await deps.kv.subscribe(CHANNEL, (message) => {
-        let parsed: { origin?: string; event?: GatehouseEvent };
-        try {
-          parsed = JSON.parse(message);
-        } catch {
-          return;
+      const onGap = () => {
+        listening = true;
+        for (const handler of gapHandlers) {
+          try {
+            handler();
+          } catch (err) {
+            deps.onError?.(err);
+          }
         }
-        if (parsed.origin !== origin && parsed.event && typeof parsed.event.type === 'string') {
-          dispatch(parsed.event, false);
-        }
-      });
+      };
+      unsubscribe = await deps.kv.subscribe(
+        CHANNEL,
+        (message) => {
+          let parsed: { origin?: string; event?: GatehouseEvent };
+          try {
+            parsed = JSON.parse(message);
+          } catch {
+            return;
+          }
+          if (parsed.origin !== origin && parsed.event && typeof parsed.event.type === 'string') {
+            dispatch(parsed.event, false);
+          }
+        },
+        {
+          onLost: () => {
+            listening = false;
+          },
+          onGap,
+        },
+      );
     },
     async stop() {
       await unsubscribe?.();

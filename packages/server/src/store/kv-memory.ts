@@ -92,6 +92,14 @@ export function createMemoryKv(options: MemoryKvOptions = {}): Kv {
       return true;
     },
 
+    async setIfPresent(key, value, ttlMs) {
+      live();
+      const ttl = normaliseTtl(ttlMs);
+      if (read(key) === null) return false;
+      write(key, value, ttl);
+      return true;
+    },
+
     async del(...keys) {
       live();
       for (const key of keys) entries.delete(prefix + key);

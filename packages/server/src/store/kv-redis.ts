@@ -1,8 +1,13 @@
 // The key-value store shared by many instances: Redis, through one command connection and,
 // once something subscribes, one subscriber connection that fans messages out in-process.
+//
+// During an outage every command fails at once, or after the command timeout when Redis does
+// not answer (nothing is queued for a reconnect that may never come), with StoreUnavailableError, and a subscription that was lost
+// and restored reports the gap to its subscriber, who may have missed messages meanwhile.
 
 import { Redis } from 'ioredis';
 import { type Kv, normaliseTtl, type Unsubscribe, warnUnhandledKvError } from './kv.ts';
+import { StoreUnavailableError } from './unavailable.ts';
 
 export interface RedisKvOptions {
   /** `redis://` or `rediss://`, with credentials and database number if needed. */
@@ -11,6 +16,8 @@ export interface RedisKvOptions {
   prefix?: string;
   /** How long the first connection may take before the factory gives up. */
   connectTimeoutMs?: number;
+  /** How long one command may take before it fails as unavailable. */
+  commandTimeoutMs?: number;
   /**
    * Receives errors no caller can be given: a subscriber's handler that throws, or the
    * connection dropping (reported once per outage; commands meanwhile reject on their own).
@@ -20,9 +27,19 @@ export interface RedisKvOptions {
 
 const DEFAULT_PREFIX = 'gatehouse:';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+// A request makes a few store calls in sequence; one second each keeps its answer, even in an
+// outage, well under the two seconds a proxy or a person waits. A healthy Redis answers in
+// well under a millisecond.
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+
+interface Subscription {
+  handler: (message: string) => void;
+  onLost?: () => void;
+  onGap?: () => void;
+}
 
 interface Channel {
-  subscriptions: Set<{ handler: (message: string) => void }>;
+  subscriptions: Set<Subscription>;
   /** Settles when Redis has acknowledged SUBSCRIBE; later subscribers wait on it too. */
   ready: Promise<unknown>;
 }
@@ -31,6 +48,7 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const onError = options.onError ?? warnUnhandledKvError;
   const command = await openConnection(options, onError);
+  const where = describeUrl(options.url);
   const channels = new Map<string, Channel>();
   let subscriber: Promise<Redis> | null = null;
   let closing: Promise<void> | null = null;
@@ -53,10 +71,75 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
     }
   }
 
+  /** Runs a command; an outage (not a refusal such as INCR on text) becomes StoreUnavailableError. */
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    live();
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ReplyError') throw error;
+      throw new StoreUnavailableError(
+        'store',
+        `Redis at ${where} did not answer: ${reason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Tells every subscriber, once per outage, that messages are not being heard. */
+  let lost = false;
+  function subscriptionLost(): void {
+    if (lost || closing !== null) return;
+    lost = true;
+    for (const entry of channels.values()) {
+      for (const subscription of [...entry.subscriptions]) {
+        try {
+          subscription.onLost?.();
+        } catch (error) {
+          onError(error);
+        }
+      }
+    }
+  }
+
+  /**
+   * Subscribes again after a reconnect (ioredis's own resubscription is off: it cannot say
+   * when it is done), then tells every subscriber about the gap. In that order: whatever a
+   * subscriber reloads after the gap was written before any message it will now receive.
+   */
+  function resubscribe(connection: Redis): void {
+    const names = [...channels.keys()];
+    if (names.length === 0 || closing !== null) return;
+    connection.subscribe(...names).then(
+      () => {
+        lost = false;
+        for (const name of names) {
+          for (const subscription of [...(channels.get(name)?.subscriptions ?? [])]) {
+            try {
+              subscription.onGap?.();
+            } catch (error) {
+              onError(error);
+            }
+          }
+        }
+      },
+      (error: unknown) => {
+        onError(error);
+        // Dropped again: the next 'ready' tries again. Still up (SUBSCRIBE timed out): retry.
+        if (connection.status === 'ready') setTimeout(() => resubscribe(connection), 1_000).unref();
+      },
+    );
+  }
+
   function subscriberConnection(): Promise<Redis> {
     if (subscriber === null) {
-      subscriber = openConnection(options, onError).then((connection) => {
+      subscriber = openConnection(options, onError, { subscriber: true }).then((connection) => {
         connection.on('message', dispatch);
+        // 'ready' after the first connection: a reconnect after an outage.
+        connection.on('ready', () => resubscribe(connection));
+        connection.on('close', subscriptionLost);
         return connection;
       });
       // A failed first attempt must not poison every later subscribe.
@@ -68,67 +151,79 @@ export async function createRedisKv(options: RedisKvOptions): Promise<Kv> {
   }
 
   return {
-    async get(key) {
-      live();
-      return command.get(prefix + key);
+    get(key) {
+      return call(() => command.get(prefix + key));
     },
 
     async set(key, value, ttlMs) {
-      live();
-      if (ttlMs === undefined) await command.set(prefix + key, value);
-      else await command.set(prefix + key, value, 'PX', normaliseTtl(ttlMs));
+      const ttl = ttlMs === undefined ? undefined : normaliseTtl(ttlMs);
+      await call(() =>
+        ttl === undefined
+          ? command.set(prefix + key, value)
+          : command.set(prefix + key, value, 'PX', ttl),
+      );
     },
 
     async setIfAbsent(key, value, ttlMs) {
-      live();
-      const reply = await command.set(prefix + key, value, 'PX', normaliseTtl(ttlMs), 'NX');
+      const ttl = normaliseTtl(ttlMs);
+      const reply = await call(() => command.set(prefix + key, value, 'PX', ttl, 'NX'));
+      return reply === 'OK';
+    },
+
+    async setIfPresent(key, value, ttlMs) {
+      const ttl = normaliseTtl(ttlMs);
+      // XX: only an existing key is replaced, atomically, so a key deleted meanwhile stays deleted.
+      const reply = await call(() => command.set(prefix + key, value, 'PX', ttl, 'XX'));
       return reply === 'OK';
     },
 
     async del(...keys) {
       live();
       if (keys.length === 0) return;
-      await command.del(...keys.map((key) => prefix + key));
+      await call(() => command.del(...keys.map((key) => prefix + key)));
     },
 
     async incr(key, ttlMs) {
-      live();
       const ttl = normaliseTtl(ttlMs);
       // SET NX creates the counter with its window only if absent; INCR never touches the
       // TTL. MULTI makes the pair atomic, so no counter is ever left without an expiry.
-      const replies = await command
-        .multi()
-        .set(prefix + key, '0', 'PX', ttl, 'NX')
-        .incr(prefix + key)
-        .exec();
+      const replies = await call(() =>
+        command
+          .multi()
+          .set(prefix + key, '0', 'PX', ttl, 'NX')
+          .incr(prefix + key)
+          .exec(),
+      );
       if (replies === null) throw new Error(`incr of ${JSON.stringify(key)} was aborted`);
       for (const [error] of replies) if (error) throw error;
       return Number(replies[1]?.[1]);
     },
 
     async ttl(key) {
-      live();
-      const ms = await command.pttl(prefix + key);
+      const ms = await call(() => command.pttl(prefix + key));
       // -2: no such key; -1: a key without expiry.
       return ms < 0 ? null : ms;
     },
 
     async publish(channel, message) {
-      live();
-      await command.publish(prefix + channel, message);
+      await call(() => command.publish(prefix + channel, message));
     },
 
-    async subscribe(channel, handler): Promise<Unsubscribe> {
+    async subscribe(channel, handler, options): Promise<Unsubscribe> {
       live();
       const connection = await subscriberConnection();
       const name = prefix + channel;
       let entry = channels.get(name);
       if (entry === undefined) {
-        entry = { subscriptions: new Set(), ready: connection.subscribe(name) };
+        entry = { subscriptions: new Set(), ready: call(() => connection.subscribe(name)) };
         channels.set(name, entry);
       }
       const own = entry;
-      const subscription = { handler };
+      const subscription: Subscription = {
+        handler,
+        onLost: options?.onLost,
+        onGap: options?.onGap,
+      };
       own.subscriptions.add(subscription);
       try {
         await own.ready;
@@ -199,17 +294,25 @@ export async function deleteKeysWithPrefix(url: string, prefix: string): Promise
  * this, ioredis would retry forever and a misconfigured URL would hang start-up silently.
  */
 async function openConnection(
-  options: Pick<RedisKvOptions, 'url' | 'connectTimeoutMs'>,
+  options: Pick<RedisKvOptions, 'url' | 'connectTimeoutMs' | 'commandTimeoutMs'>,
   onError: (error: unknown) => void,
+  role: { subscriber?: boolean } = {},
 ): Promise<Redis> {
   const where = describeUrl(options.url);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const connection = new Redis(options.url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
-    // Fail commands during an outage within one reconnect instead of queueing them
-    // for ever; a login that waits minutes is worse than one that errors.
-    maxRetriesPerRequest: 1,
+    // An outage fails commands at once instead of queueing them for a reconnect: a request
+    // that waits for Redis to come back is worse than a quick 503. A command sent just
+    // before the connection dropped is not retried either; its caller gets the error.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // A Redis that accepts the connection but does not answer (paused, swapping, a half-open
+    // socket) is bounded too.
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    // The subscriber connection resubscribes itself, to know when it is done (see resubscribe).
+    autoResubscribe: !role.subscriber,
     // Commands issued in the same tick share one write: cheaper per command under load.
     enableAutoPipelining: true,
   });

@@ -145,6 +145,20 @@ export function describeKvContract(name: string, harness: KvHarness): void {
       expect(await kv.get('marker')).toBe('third');
     });
 
+    it('replaces a key with setIfPresent only while it exists, with the new TTL', async () => {
+      const kv = await open();
+      expect(await kv.setIfPresent('session', 'resurrected', 10_000)).toBe(false);
+      expect(await kv.get('session')).toBeNull();
+      await kv.set('session', 'first', 100);
+      expect(await kv.setIfPresent('session', 'second', 10_000)).toBe(true);
+      expect(await kv.get('session')).toBe('second');
+      expect(await kv.ttl('session')).toBeGreaterThan(1_000);
+      await kv.del('session');
+      expect(await kv.setIfPresent('session', 'third', 10_000)).toBe(false);
+      expect(await kv.get('session')).toBeNull();
+      await expect(kv.setIfPresent('session', 'x', 0)).rejects.toThrow(RangeError);
+    });
+
     it('counts in a fixed window: later increments do not extend it', async () => {
       const kv = await open();
       expect(await kv.incr('window', 1_000)).toBe(1);

@@ -1,6 +1,7 @@
 // The shared key-value and pub/sub store: in-memory for one process, Redis across instances.
 // Every key and channel is namespaced by the store's prefix, so test files and deployments
-// sharing one Redis never see each other's data.
+// sharing one Redis never see each other's data. A store that does not answer rejects with
+// StoreUnavailableError (unavailable.ts) within a bounded time; it never queues work for later.
 
 export type Unsubscribe = () => Promise<void>;
 
@@ -11,6 +12,11 @@ export interface Kv {
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Stores only when the key is absent; true when stored (a lock or a one-time marker). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Replaces the value and its TTL only when the key still exists; true when stored. A
+   * write-back (session activity) uses it so it can never bring back a key someone deleted.
+   */
+  setIfPresent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes keys; absent keys are ignored. */
   del(...keys: string[]): Promise<void>;
   /**
@@ -22,8 +28,17 @@ export interface Kv {
   ttl(key: string): Promise<number | null>;
   /** Sends a message to every subscriber of the channel, in this process and others. */
   publish(channel: string, message: string): Promise<void>;
-  /** Calls the handler for every message on the channel until unsubscribed. */
-  subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;
+  /**
+   * Calls the handler for every message on the channel until unsubscribed. `onLost` is called
+   * when the subscription drops (Redis stopped, the network failed): messages are not heard
+   * until `onGap`, called once it is restored, and those sent meanwhile are gone, so whatever
+   * they would have invalidated is suspect.
+   */
+  subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    options?: { onLost?: () => void; onGap?: () => void },
+  ): Promise<Unsubscribe>;
   /** Reachable? Used by /readyz. */
   ping(): Promise<boolean>;
   /** Closes connections; the store is unusable afterwards. */

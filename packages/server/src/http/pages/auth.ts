@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkNewPassword, type NewUser } from '../../accounts/accounts.ts';
 import { AccountError } from '../../accounts/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { isStoreUnavailable } from '../../store/unavailable.ts';
 import { clientAddress } from '../client-address.ts';
 import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
@@ -176,11 +177,21 @@ export async function authPages(
   app.post('/logout', csrf, async (request, reply) => {
     if (request.session) {
       await gh.sessions.revoke(request.session.id);
-      await gh.audit.record({
-        actorId: request.session.userId,
-        action: 'session.sign_out',
-        ip: clientAddress(request),
-      });
+      // The sign-out has taken effect everywhere by now; a database outage loses only its
+      // audit line (logged instead), not the member's answer.
+      await gh.audit
+        .record({
+          actorId: request.session.userId,
+          action: 'session.sign_out',
+          ip: clientAddress(request),
+        })
+        .catch((err: unknown) => {
+          if (!isStoreUnavailable(err)) throw err;
+          request.log.warn(
+            { userId: request.session?.userId },
+            'sign-out not audited: store unavailable',
+          );
+        });
     }
     clearSessionCookie(reply, cookies);
     return sendPage(
