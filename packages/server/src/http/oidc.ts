@@ -24,9 +24,10 @@ import {
 } from '../oidc/provider.ts';
 import { oidcConsents } from '../oidc/tables.ts';
 import { withTokenResponseType } from '../oidc/token-response.ts';
+import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
 import { clientAddress, type ProxyTrust, proxyTrust, rawClientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
-import { HttpError } from './errors.ts';
+import { HTTP_ERRORS, HttpError } from './errors.ts';
 import { answerFailure, type FastPath, rawRoute } from './fast-path.ts';
 import { formField, sendPage } from './form.ts';
 import { createUserCodeGuard } from './oidc-device.ts';
@@ -151,9 +152,16 @@ export async function createOidcState(opts: OidcOptions) {
   }
 
   function wireProvider(provider: Provider) {
-    provider.on('server_error', (_ctx, err) => gh.logger.error({ err }, 'OIDC provider error'));
+    const storeDown = new WeakSet<object>();
+    provider.on('server_error', (ctx, err) => {
+      if (!isStoreUnavailable(err)) return gh.logger.error({ err }, 'OIDC provider error');
+      // Expected while a store is down: one line, no stack; the answer becomes a 503 below.
+      storeDown.add(ctx);
+      gh.logger.warn({ reason: (err as Error).message }, 'store unavailable');
+    });
     provider.use(async (koa, next) => {
       await next();
+      if (storeDown.has(koa)) answerStoreUnavailable(koa);
       // Set by the provider for the requests it routed (its documented post-middleware use).
       const ctx = koa as typeof koa & Partial<KoaContextWithOIDC>;
       const route = ctx.oidc?.route;
@@ -162,6 +170,39 @@ export async function createOidcState(opts: OidcOptions) {
       else if (route === 'end_session_confirm')
         await endGatehouseSession(ctx as KoaContextWithOIDC);
     });
+  }
+
+  // A store outage inside the provider: its own answer is a 500 `server_error`. It becomes what
+  // the rest of Gatehouse answers, a 503 with Retry-After: `temporarily_unavailable` (RFC 6749
+  // §4.1.2.1) in JSON or in the redirect back to the client, and the try-again page for a browser.
+  function answerStoreUnavailable(koa: {
+    status: number;
+    body: unknown;
+    set: (k: string, v: string) => void;
+    get: (k: string) => string;
+    type: string;
+    response: { get: (k: string) => string };
+  }) {
+    const location = koa.response.get('location');
+    if (location && koa.status >= 300 && koa.status < 400) {
+      koa.set('location', location.replace('error=server_error', 'error=temporarily_unavailable'));
+      return;
+    }
+    koa.status = 503;
+    koa.set('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+    const { title, message } = HTTP_ERRORS.STORE_UNAVAILABLE;
+    if (typeof koa.body === 'string' && koa.type.includes('html')) {
+      koa.body = messagePage({
+        title,
+        message,
+        user: null,
+        csrfToken: '',
+        status: 503,
+        action: { href: '/', label: 'Go to the home page' },
+      }).value;
+      return;
+    }
+    koa.body = { error: 'temporarily_unavailable', error_description: message };
   }
 
   // RP-initiated logout. The provider asks the member to confirm only when it has a session

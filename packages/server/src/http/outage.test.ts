@@ -73,6 +73,28 @@ function verify(token: string) {
 }
 
 describe(`answers while a store is down (${storageMode()})`, () => {
+  it('the OIDC endpoints answer 503 temporarily_unavailable with Retry-After, not a 500', async () => {
+    const { client, secret } = await t.gh.clients.create({
+      name: 'Device',
+      public: false,
+      grantTypes: ['client_credentials'],
+    });
+    kv.fail();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: 'grant_type=client_credentials',
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(res.body).not.toContain('at ');
+  });
+
   it('refuses an admin revocation with 503 and Retry-After, and leaves the session as it was', async () => {
     const { token, session } = await t.gh.sessions.create(memberId);
     kv.fail();
