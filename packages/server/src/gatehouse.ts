@@ -19,8 +19,8 @@ import {
   type AccessDecider,
   type CredentialVerifier,
   createForwardAuth,
-} from './forwardauth/forward-auth.ts';
-import { compileRules, type ExpressionValidator } from './forwardauth/rules.ts';
+} from './forward-auth/forward-auth.ts';
+import { compileRules, type ExpressionValidator } from './forward-auth/rules.ts';
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { createSessions } from './sessions/sessions.ts';

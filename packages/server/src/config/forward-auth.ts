@@ -1,6 +1,6 @@
 // The `forward_auth` section of the config file: access rules for services behind a reverse
 // proxy, and the parent domains a member may be sent back to after signing in. Checked here
-// for shape (every error names the rule and the field); the forwardauth subsystem compiles
+// for shape (every error names the rule and the field); the forward-auth subsystem compiles
 // the checked rules and validates group expressions.
 
 import { ConfigError } from './errors.ts';

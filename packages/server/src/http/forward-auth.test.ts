@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../config/forward-auth.ts';
-import type { AccessDecider, CredentialVerifier } from '../forwardauth/forward-auth.ts';
+import type { AccessDecider, CredentialVerifier } from '../forward-auth/forward-auth.ts';
 import { DISGUISED_ADMIN_PATHS } from '../testing/disguised-paths.ts';
 import { createInjectClient } from '../testing/inject-client.ts';
 import {

@@ -8,8 +8,8 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { ForwardAuth } from '../forwardauth/forward-auth.ts';
-import { isNavigation, parseOriginalRequest } from '../forwardauth/original-request.ts';
+import type { ForwardAuth } from '../forward-auth/forward-auth.ts';
+import { isNavigation, parseOriginalRequest } from '../forward-auth/original-request.ts';
 import { type ProxyTrust, rawClientAddress } from './client-address.ts';
 import { type CookiePolicy, readCookie } from './cookies.ts';
 import { type FastPath, rawRoute } from './fast-path.ts';
