@@ -8,6 +8,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../../src/config/forward-auth.ts';
+import { readUntil } from '../../src/testing/read-stream.ts';
 import { oidcFixture } from './fixture.ts';
 import { authorize } from './rp.ts';
 
@@ -214,20 +215,6 @@ describe("a client's access rule holds for as long as its tokens live", () => {
     await expect(oidc.fetchUserInfo(config, tokens.access_token, fx.aliceId)).rejects.toBeDefined();
   });
 });
-
-/** Reads an event stream until `want` appears in it. */
-async function readUntil(res: Response, want: string): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!text.includes(want)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text;
-}
 
 describe('revocation events reach only the services a member concerns', () => {
   it("a service hears of the members who signed in to it, not of everyone's", async () => {

@@ -4,6 +4,7 @@ import { createGatehouseClient } from 'gatehouse-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus } from '../../store/events.ts';
 import { createMemoryKv } from '../../store/kv-memory.ts';
+import { readUntil } from '../../testing/read-stream.ts';
 import { HTTP_ERRORS, HttpError } from '../errors.ts';
 import { type EventsApiOptions, eventsApi, toServiceEvents } from './events.ts';
 
@@ -47,20 +48,6 @@ async function serve(
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/events`;
   return { events, url };
-}
-
-/** Reads a stream until `want` appears in it. */
-async function readUntil(res: Response, want: string): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!text.includes(want)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text;
 }
 
 describe('GET /api/v1/events', () => {
