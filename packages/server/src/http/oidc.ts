@@ -6,7 +6,6 @@
 
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import inject from 'light-my-request';
 import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
@@ -22,7 +21,6 @@ import {
   type OidcProvider,
   ROUTES,
 } from '../oidc/provider.ts';
-import { oidcConsents } from '../oidc/tables.ts';
 import { withTokenResponseType } from '../oidc/token-response.ts';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
 import { clientAddress, type ProxyTrust, proxyTrust, rawClientAddress } from './client-address.ts';
@@ -673,22 +671,10 @@ export async function oidcRoutes(
         const granted = String(grant.getOIDCScope() ?? '')
           .split(' ')
           .filter(Boolean);
-        const db = gh.stores.database.db;
-        const [stored] = await db
-          .select({ scopes: oidcConsents.scopes, resources: oidcConsents.resources })
-          .from(oidcConsents)
-          .where(and(eq(oidcConsents.userId, user.id), eq(oidcConsents.clientId, clientId)));
-        const scopes = [...new Set([...(stored?.scopes ?? []), ...granted])];
-        const resources = [
-          ...new Set([...(stored?.resources ?? []), ...Object.keys(missingResource)]),
-        ];
-        await db
-          .insert(oidcConsents)
-          .values({ userId: user.id, clientId, scopes, resources })
-          .onConflictDoUpdate({
-            target: [oidcConsents.userId, oidcConsents.clientId],
-            set: { scopes, resources, grantedAt: new Date(gh.now()) },
-          });
+        const { scopes, resources } = await state.current.consents.remember(user.id, clientId, {
+          scopes: granted,
+          resources: Object.keys(missingResource),
+        });
         await gh.audit.record({
           actorId: user.id,
           action: 'oidc.consent',

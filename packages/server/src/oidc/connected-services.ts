@@ -6,7 +6,7 @@
 // token issued under them; a service that registered for back-channel logout is told to end
 // the member's session there. Its next sign-in shows the consent page again.
 
-import { and, desc, eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
 import type { Clients } from '../clients/clients.ts';
@@ -197,10 +197,7 @@ export function createConnectedServices(deps: {
       context: { ip: string | null; via: 'account' | 'api' },
     ): Promise<boolean> {
       if (!UUID.test(clientId)) return false;
-      const [forgotten] = await db
-        .delete(oidcConsents)
-        .where(and(eq(oidcConsents.userId, userId), eq(oidcConsents.clientId, clientId)))
-        .returning({ scopes: oidcConsents.scopes });
+      const forgotten = await deps.current().consents.forget(userId, clientId);
       if (!forgotten) return false;
 
       await revokeGrants(

@@ -10,7 +10,6 @@
 // prompt=none works for a member who signed in at /login (resumeGatehouseSession).
 
 import type { IncomingMessage } from 'node:http';
-import { and, eq } from 'drizzle-orm';
 import Provider, {
   type AdapterPayload,
   type Configuration,
@@ -25,8 +24,8 @@ import type { KeySet } from '../crypto/signing-keys.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import { createLru } from '../store/lru.ts';
 import { adapterFactory } from './adapter.ts';
+import { createConsents } from './consents.ts';
 import { guardedFetch, isSpecialUseHost } from './outgoing.ts';
-import { oidcConsents } from './tables.ts';
 import { answerTokenOnly, providerResponseTypes, tokenMarkerParam } from './token-response.ts';
 
 export const OIDC_PREFIX = '/oidc';
@@ -238,6 +237,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     }
     return row;
   }
+  const consents = createConsents({ db: gh.stores.database.db, now: gh.now });
   const metadataOf = new WeakMap<ClientRow, AdapterPayload>();
   const adapters = adapterFactory({
     db: gh.stores.database.db,
@@ -572,10 +572,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       if (row.firstParty) {
         consented = { scopes: requested, resources: null };
       } else {
-        const [stored] = await gh.stores.database.db
-          .select({ scopes: oidcConsents.scopes, resources: oidcConsents.resources })
-          .from(oidcConsents)
-          .where(and(eq(oidcConsents.userId, accountId), eq(oidcConsents.clientId, row.id)));
+        const stored = await consents.find(accountId, row.id);
         if (!stored) return undefined;
         consented = stored;
       }
@@ -625,7 +622,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
     return gh.clients.checkSecret({ id: this.clientId, secretHash: stored.slice(7) }, presented);
   };
 
-  return { provider, adapters, clientRow, rows };
+  return { provider, adapters, clientRow, rows, consents };
 }
 
 export type OidcProvider = ReturnType<typeof createProvider>;
