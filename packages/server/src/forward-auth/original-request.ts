@@ -11,7 +11,7 @@
 // the URL's scheme and X-Forwarded-Proto, its host and X-Forwarded-Host, its path and
 // X-Forwarded-Uri. One check compares them all (disagreement()).
 
-import { literalPath, otherReadings } from './path-readings.ts';
+import { literalPath, otherReadings, rawPathOf, rawReadings } from './path-readings.ts';
 
 export type HeaderValue = string | string[] | undefined;
 export type Headers = Record<string, HeaderValue>;
@@ -91,7 +91,9 @@ function fromUrl(raw: string, method: string, style: OriginalRequest['style']): 
   if (!host) return refuse('the original URL has no host');
   const path = literalPath(url.pathname);
   if (path === null) return refuse('the original URL has a malformed percent-escape');
-  const readings = otherReadings(url.pathname, path);
+  const readings = [
+    ...new Set([...otherReadings(url.pathname, path), ...rawReadings(rawPathOf(raw), path)]),
+  ];
   url.hash = '';
   return { ok: true, url, value: { style, method, host, path, readings, url: url.href } };
 }

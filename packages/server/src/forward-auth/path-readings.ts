@@ -5,7 +5,7 @@
 // against every reading here, and refuses a request whose readings pick different rules.
 //
 // Readings (each with dot segments resolved; the URL parser has already turned `\` into `/`
-// and resolved `.`/`..` segments, `%2e` included):
+// and resolved `.`/`..` segments, `%2e` included, so `rawReadings` also reads the path as sent):
 //   literal    percent-escapes of ordinary characters decoded, %2F %5C %3B %25… kept (Express,
 //              most routers, NGINX's `location`)
 //   params     `;parameters` cut from every segment first (Tomcat, Spring, Jetty)
@@ -69,6 +69,43 @@ export function literalPath(pathname: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The path of an absolute URL as the client sent it, before a WHATWG parser turns `\` into `/`
+ * and lets `..` remove an empty segment: the text NGINX, Express and Tomcat see.
+ */
+export function rawPathOf(raw: string): string {
+  const scheme = raw.indexOf('://');
+  if (scheme < 0) return '';
+  const rest = raw.slice(scheme + 3);
+  const start = rest.search(/[/\\]/);
+  if (start < 0) return '/';
+  const path = rest.slice(start);
+  const end = path.search(/[?#]/);
+  return end < 0 ? path : path.slice(0, end);
+}
+
+/**
+ * Readings of the raw path that the parsed one hides: `\` as an ordinary character (NGINX,
+ * Express on Unix), or as `/`; runs of `/` merged before dot segments are resolved (NGINX's
+ * merge_slashes, Tomcat, Go's path.Clean), so `/public//../admin/x` is `/admin/x`, not the
+ * `/public/admin/x` a WHATWG parser makes of it.
+ */
+export function rawReadings(rawPath: string, literal: string): readonly string[] {
+  if (!/\\|\/\//.test(rawPath)) return [];
+  const out = new Set<string>();
+  for (const variant of [
+    rawPath,
+    rawPath.replace(/\/{2,}/g, '/'),
+    rawPath.replace(/\\/g, '/').replace(/\/{2,}/g, '/'),
+  ]) {
+    const path = literalPath(variant);
+    if (path === null) continue;
+    const reading = removeDots(path);
+    if (reading !== literal) out.add(reading);
+  }
+  return [...out];
 }
 
 /** The other readings of `pathname` that differ from its literal one (usually none). */

@@ -10,4 +10,9 @@ export const DISGUISED_ADMIN_PATHS: readonly string[] = [
   '/Admin/x',
   '/admin;x/y',
   '/admin%2Fx',
+  // Found by review: an empty segment before `..` (WHATWG drops the empty segment, NGINX and
+  // Tomcat merge the slashes first) and a backslash (NGINX and Express keep it as a character).
+  '/public//../admin/x',
+  '/public/x//..//../admin/x',
+  '/admin/x\\..\\..\\public/y',
 ];
