@@ -23,6 +23,7 @@ import {
 import { compileRules, type ExpressionValidator } from './forward-auth/rules.ts';
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
+import { grantRevoked } from './oidc/adapter.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -141,6 +142,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       // member still passes (a token minted before either changed is refused).
       const client = await clients.row(claims.client_id);
       if (!client || !allowsResource(client, context.audience)) return null;
+      // Its grant still stands: not ended by a sign-out, a disconnect or an access change.
+      if (typeof claims.gid === 'string' && (await grantRevoked(kv, claims.gid))) return null;
       const user = await accounts.findById(claims.sub);
       if (!user || user.disabled) return null;
       if (client.accessRule !== null && !(await access.decide(user.id, client.accessRule)))

@@ -35,6 +35,14 @@ export interface AdapterDeps {
 
 const tombstone = (grantId: string) => `oidc:grant-revoked:${grantId}`;
 
+/**
+ * Whether a grant was revoked (sign-out, a disconnected service, an access rule no longer met):
+ * for JWT access tokens, which carry their grant (`gid`) and are checked without the provider.
+ */
+export async function grantRevoked(kv: Kv, grantId: string): Promise<boolean> {
+  return (await kv.get(tombstone(grantId))) !== null;
+}
+
 export function adapterFactory(deps: AdapterDeps) {
   const { db, kv, now } = deps;
 

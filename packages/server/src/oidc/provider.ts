@@ -540,6 +540,7 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
         resourceServer?: unknown;
         sid?: string;
         scope?: string;
+        grantId?: string;
       };
       if (!t.accountId || !t.resourceServer) return undefined;
       const user = await gh.accounts.findById(t.accountId);
@@ -547,7 +548,12 @@ export function createProvider(gh: Gatehouse, keys: KeySet, hooks: OidcHooks) {
       const { sub: _sub, ...claims } = await memberClaims(user, scopeSet(t.scope), hooks, {
         permissions: true,
       });
-      return { ...claims, ...(t.sid ? { sid: t.sid } : {}) };
+      // `gid`: the grant, so forward auth refuses the token once the grant is revoked.
+      return {
+        ...claims,
+        ...(t.sid ? { sid: t.sid } : {}),
+        ...(t.grantId ? { gid: t.grantId } : {}),
+      };
     },
     loadExistingGrant: async (ctx) => {
       const client = ctx.oidc.client!;

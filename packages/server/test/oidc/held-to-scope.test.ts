@@ -119,6 +119,25 @@ describe('resource indicators are held to the client', () => {
     expect(again.landed.searchParams.get('error')).toBe('invalid_target');
   });
 
+  it('forward auth refuses a JWT access token once its grant is revoked (the service disconnected)', async () => {
+    const lab = await register({ name: 'Lab notes', firstParty: false, resources: [LAB] });
+    const { landed, verifier } = await authorizeFor(lab.config, { resource: LAB });
+    const tokens = await oidc.authorizationCodeGrant(
+      lab.config,
+      landed,
+      { pkceCodeVerifier: verifier },
+      { resource: LAB },
+    );
+    expect((await forwardAuth(tokens.access_token)).statusCode).toBe(200);
+    const disconnected = await fx.served.app.oidc.connected.disconnect(
+      fx.aliceId,
+      lab.client.clientId,
+      { ip: null, via: 'account' },
+    );
+    expect(disconnected).toBe(true);
+    expect((await forwardAuth(tokens.access_token)).statusCode).toBe(401);
+  });
+
   it('asking for a resource the member has not allowed yet shows the consent page again', async () => {
     const app = await register({ name: 'Notes', firstParty: false, resources: [LAB] });
     const first: string[] = [];
