@@ -20,6 +20,7 @@ export const SECRET_PARAMS: ReadonlySet<string> = new Set([
   'code',
   'code_verifier',
   'device_code',
+  'login_hint',
   'id_token',
   'id_token_hint',
   'login_hint_token',

@@ -150,6 +150,7 @@ describe(`http app (${storageMode()})`, () => {
     const values = {
       id_token_hint: hint,
       logout_hint: 'alice-logout-hint-value',
+      login_hint: 'alice@example.org',
       login_hint_token: 'login-hint-token-value',
       code: 'authorization-code-value',
       refresh_token: 'refresh-token-value',

@@ -60,7 +60,8 @@ export function describeUserAgent(userAgent: string | null): string {
 /** Links from data (service URLs) must not become `javascript:` links: only http(s) and paths. */
 export function safeHref(url: string | null | undefined): string | null {
   if (!url) return null;
-  if (url.startsWith('/') && !url.startsWith('//')) return url;
+  // `//host` and `/\host` are other sites to a browser, which reads `\` as `/`.
+  if (/^\/(?![/\\])/.test(url)) return url;
   try {
     const parsed = new URL(url);
     return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? url : null;
@@ -72,7 +73,8 @@ export function safeHref(url: string | null | undefined): string | null {
 /** Images the Content-Security-Policy lets load (`img-src 'self' data: https:`); others would break. */
 export function safeImageSrc(url: string | null | undefined): string | null {
   if (!url) return null;
-  if (url.startsWith('/') && !url.startsWith('//')) return url;
+  // `//host` and `/\host` are other sites to a browser, which reads `\` as `/`.
+  if (/^\/(?![/\\])/.test(url)) return url;
   if (/^data:image\/(png|jpeg|gif|webp|avif|svg\+xml)[;,]/i.test(url)) return url;
   try {
     return new URL(url).protocol === 'https:' ? url : null;

@@ -672,6 +672,7 @@ describe('formatting', () => {
     expect(safeHref('https://a.example/')).toBe('https://a.example/');
     expect(safeHref('/account')).toBe('/account');
     expect(safeHref('//evil.example')).toBeNull();
+    expect(safeHref('/\\evil.example/phish')).toBeNull();
     expect(safeHref('javascript:alert(1)')).toBeNull();
     expect(safeHref(' JavaScript:alert(1)')).toBeNull();
   });
