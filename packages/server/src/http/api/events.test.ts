@@ -182,6 +182,29 @@ describe('GET /api/v1/events', () => {
     expect(handlers).toBe(0);
   });
 
+  it('tells every service to re-check everything after a gap in its own event channel', async () => {
+    const bus = createEventBus({ kv: createMemoryKv() });
+    let gap: (() => void) | null = null;
+    const events: EventsApiOptions['events'] = {
+      on: (handler) => bus.on(handler),
+      onGap(handler) {
+        gap = handler;
+        return () => {
+          gap = null;
+        };
+      },
+    };
+    app = Fastify();
+    await app.register(eventsApi, { events, authenticateService });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/events`;
+    const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });
+    await readUntil(res, ': connected');
+    gap!();
+    expect(await readUntil(res, 'recheck-all')).toContain('{"type":"recheck-all"}');
+    await res.body!.cancel();
+  });
+
   it('ends open streams when the app closes', async () => {
     const { url } = await serve();
     const res = await fetch(url, { headers: { authorization: basic(ID, SECRET) } });

@@ -15,7 +15,7 @@ import type { EventBus, GatehouseEvent } from '../../store/events.ts';
 import { HttpError } from '../errors.ts';
 
 export interface EventsApiOptions {
-  events: Pick<EventBus, 'on'>;
+  events: Pick<EventBus, 'on'> & Partial<Pick<EventBus, 'onGap'>>;
   /** The OIDC client the request's credentials (HTTP Basic client_id:client_secret) prove, or null. */
   authenticateService(request: FastifyRequest): Promise<{ clientId: string } | null>;
   /**
@@ -112,7 +112,17 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
   const unsubscribe = opts.events.on((event) => {
     delivering = delivering.then(() => deliver(event)).catch(() => {});
   });
-  app.addHook('onClose', async () => unsubscribe());
+  // This instance may have missed events while its channel was down: every service re-checks
+  // everything it holds, as after its own reconnection.
+  const unsubscribeGap = opts.events.onGap?.(() => {
+    delivering = delivering
+      .then(() => deliver({ type: 'access.changed', userIds: '*' }))
+      .catch(() => {});
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    unsubscribeGap?.();
+  });
 
   // Ends every stream before the server closes, so shutdown does not wait on them.
   app.addHook('preClose', async () => {
