@@ -236,7 +236,7 @@ export async function buildApp(
   await app.register(eventsApi, {
     events: gh.events,
     authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
-    audienceOf: (userId) => oidc.connected.audienceOf(userId),
+    audienceOf: (userId, resources) => oidc.connected.audienceOf(userId, resources),
   });
   await app.register(groupPages, { gh });
   await app.register(invitationPages, { gh, cookies });

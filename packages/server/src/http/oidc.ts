@@ -268,6 +268,11 @@ export async function createOidcState(opts: OidcOptions) {
     }
     if (event.type === 'clients.changed') {
       state.current.rows.delete(event.clientId);
+      // A tightened access rule ends the grants of members who no longer pass it (once).
+      if (local)
+        connected
+          .revokeWhereRuleFails('*', [event.clientId])
+          .catch((err) => gh.logger.error({ err }, 'revoking grants after a client change failed'));
       return;
     }
     // Work done once, by the instance where the session ended.

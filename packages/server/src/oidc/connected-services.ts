@@ -69,7 +69,12 @@ export function createConnectedServices(deps: {
    */
   async function revokeGrants(userId: string, clientId: string, grantIds: readonly string[]) {
     const { provider, adapters } = deps.current();
+    // The resources they held tokens for, named in the event: once the grants are gone, the
+    // services at those resources can no longer be found from them.
+    const resources = new Set<string>();
     for (const grantId of grantIds) {
+      const grant = await adapters.factory('Grant').find(grantId);
+      for (const r of Object.keys((grant?.resources as object | undefined) ?? {})) resources.add(r);
       await adapters.revokeGrant(grantId);
       await adapters.factory('Grant').destroy(grantId);
     }
@@ -80,16 +85,34 @@ export function createConnectedServices(deps: {
         await backchannelLogout(provider, deps.logger, clientId, userId, authorization.sid);
       }
     }
-    await deps.events.emit({ type: 'oidc.grants_revoked', userId, clientId });
+    await deps.events.emit({
+      type: 'oidc.grants_revoked',
+      userId,
+      clientId,
+      ...(resources.size ? { resources: [...resources] } : {}),
+    });
   }
 
   const introspectedKey = (clientId: string, userId: string) =>
     `oidc:introspected:${clientId}:${userId}`;
 
-  /** Origins a client's service answers on (its redirect URIs and portal link). */
-  function originsOf(row: { redirectUris: string[]; launchUrl: string | null }): Set<string> {
+  /**
+   * Origins an administrator tied a client to: the resources it lists, and for clients an
+   * administrator registered, its redirect URIs and portal link (a client registered by anyone
+   * could name any origin, and would learn who holds tokens there).
+   */
+  function originsOf(row: {
+    redirectUris: string[];
+    launchUrl: string | null;
+    resources: string[];
+    source: string;
+  }): Set<string> {
     const origins = new Set<string>();
-    for (const uri of [...row.redirectUris, ...(row.launchUrl ? [row.launchUrl] : [])]) {
+    const ownUris =
+      row.source === 'admin'
+        ? [...row.redirectUris, ...(row.launchUrl ? [row.launchUrl] : [])]
+        : [];
+    for (const uri of [...row.resources, ...ownUris]) {
       try {
         origins.add(new URL(uri).origin);
       } catch {
@@ -106,12 +129,21 @@ export function createConnectedServices(deps: {
      * the member holds a token for, and a client that introspected one of the member's tokens
      * in the last day. Loads the member's grants once; the answer is asked per client.
      */
-    async audienceOf(userId: string): Promise<(clientId: string) => Promise<boolean>> {
+    async audienceOf(
+      userId: string,
+      /** Resources named by the event itself (grants just revoked). */
+      alsoResources: readonly string[] = [],
+    ): Promise<(clientId: string) => Promise<boolean>> {
       const { clientRow } = deps.current();
       const clients = new Set<string>();
       const resourceOrigins = new Set<string>();
-      for (const grant of await deps.current().adapters.grantsOfAccount(userId)) {
-        if (typeof grant.clientId === 'string') clients.add(grant.clientId);
+      const grants = await deps.current().adapters.grantsOfAccount(userId);
+      const held = [
+        { resources: Object.fromEntries(alsoResources.map((r) => [r, ''])) },
+        ...grants,
+      ];
+      for (const grant of held) {
+        if ('clientId' in grant && typeof grant.clientId === 'string') clients.add(grant.clientId);
         for (const indicator of Object.keys((grant.resources as object | undefined) ?? {})) {
           try {
             resourceOrigins.add(new URL(indicator).origin);
@@ -140,9 +172,15 @@ export function createConnectedServices(deps: {
      * no longer pass the access rule of the client they were given to. Runs once, on the
      * instance where the change was made. Returns how many grants went.
      */
-    async revokeWhereRuleFails(userIds: readonly string[] | '*'): Promise<number> {
+    async revokeWhereRuleFails(
+      userIds: readonly string[] | '*',
+      /** Only these clients (one whose rule just changed); all by default. */
+      clientIds?: readonly string[],
+    ): Promise<number> {
       const { adapters, clientRow } = deps.current();
-      const ruled = (await deps.clients.list()).filter((c) => c.accessRule !== null);
+      const ruled = (await deps.clients.list()).filter(
+        (c) => c.accessRule !== null && (!clientIds || clientIds.includes(c.clientId)),
+      );
       const grants = await adapters.grantsTo(
         ruled.map((c) => c.clientId),
         userIds === '*' ? null : userIds,

@@ -13,7 +13,7 @@ export type GatehouseEvent =
   /** A provider session ended and its grants were revoked (after sessions.revoked, once done). */
   | { type: 'oidc.session_ended'; userId: string }
   /** The member disconnected a service: their grants to it are revoked with its tokens. */
-  | { type: 'oidc.grants_revoked'; userId: string; clientId: string }
+  | { type: 'oidc.grants_revoked'; userId: string; clientId: string; resources?: string[] }
   /** Memberships, groups or grants changed: decisions for these users ('*': everyone) are stale. */
   | { type: 'access.changed'; userIds: string[] | '*' }
   | { type: 'apitokens.revoked'; userId: string; tokenIds: string[] };

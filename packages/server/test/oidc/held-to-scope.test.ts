@@ -239,7 +239,15 @@ describe('revocation events reach only the services a member concerns', () => {
   it("a service hears of the members who signed in to it, not of everyone's", async () => {
     const used = await register({ name: 'Used', resources: [LAB] });
     const unused = await register({ name: 'Unused' });
-    await authorizeFor(used.config, { scope: 'openid' });
+    // The API at the resource: no redirect URIs, tied to it by the resources it lists.
+    const api = await register({
+      name: 'Lab API',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      resources: [LAB],
+    });
+    await authorizeFor(used.config, { scope: 'openid', resource: LAB });
     const stream = (clientId: string) =>
       fetch(`${fx.served.baseUrl}/api/v1/events`, {
         headers: {
@@ -248,8 +256,10 @@ describe('revocation events reach only the services a member concerns', () => {
       });
     const usedStream = await stream(used.client.clientId);
     const unusedStream = await stream(unused.client.clientId);
+    const apiStream = await stream(api.client.clientId);
     await readUntil(usedStream, ': connected');
     await readUntil(unusedStream, ': connected');
+    await readUntil(apiStream, ': connected');
 
     const { events } = fx.served.gh;
     await events.emit({ type: 'user.changed', userId: fx.aliceId });
@@ -258,6 +268,10 @@ describe('revocation events reach only the services a member concerns', () => {
     const toUnused = await readUntil(unusedStream, 'recheck-all');
     expect(toUsed).toContain(`{"type":"recheck","sub":"${fx.aliceId}"}`);
     expect(toUnused).not.toContain(fx.aliceId);
+    expect(await readUntil(apiStream, 'recheck-all')).toContain(
+      `{"type":"recheck","sub":"${fx.aliceId}"}`,
+    );
+    await apiStream.body!.cancel();
     await usedStream.body!.cancel();
     await unusedStream.body!.cancel();
   });

@@ -22,7 +22,10 @@ export interface EventsApiOptions {
    * Which services a member's events concern: loads what is needed once per event, then answers
    * per client id. Absent: every service hears of every member.
    */
-  audienceOf?(userId: string): Promise<(clientId: string) => Promise<boolean>>;
+  audienceOf?(
+    userId: string,
+    alsoResources?: readonly string[],
+  ): Promise<(clientId: string) => Promise<boolean>>;
   /** Heartbeat interval; proxies and the SDK drop a silent connection. Default 15 s. */
   heartbeatMs?: number;
   /** Open streams per client id (a process has one; a few for restarts overlap). Default 20. */
@@ -98,7 +101,8 @@ export async function eventsApi(app: FastifyInstance, opts: EventsApiOptions) {
       const text = `data: ${JSON.stringify(message)}\n\n`;
       let concerns: ((clientId: string) => Promise<boolean>) | null = null;
       if (message.type === 'recheck' && opts.audienceOf) {
-        concerns = await opts.audienceOf(message.sub).catch(() => null);
+        const resources = 'resources' in event ? (event.resources ?? []) : [];
+        concerns = await opts.audienceOf(message.sub, resources).catch(() => null);
       }
       for (const [clientId, writers] of streams) {
         if (concerns && clientId !== about && !(await concerns(clientId).catch(() => true)))
