@@ -261,6 +261,33 @@ export async function createOidcState(opts: OidcOptions) {
     mayUse: (userId, rule) => hooks.mayUse(userId, rule),
   });
 
+  // The provider session of an ended Gatehouse session, ended too (with its grants, tokens and
+  // back-channel logouts). While a store is down this cannot be done; it is retried every 2 s
+  // until it is, so a sign-out made during an outage still ends the services' sessions.
+  const unended = new Set<string>();
+  let retryEnds: NodeJS.Timeout | null = null;
+  async function endProviderSessionOf(sessionId: string) {
+    try {
+      const uid = await gh.stores.kv.get(`oidc:session-of:${sessionId}`);
+      if (uid) await endProviderSession(uid);
+      unended.delete(sessionId);
+    } catch (err) {
+      if (!isStoreUnavailable(err)) {
+        unended.delete(sessionId);
+        gh.logger.error({ err }, 'ending the provider session failed');
+        return;
+      }
+      if (!unended.has(sessionId))
+        gh.logger.warn({ reason: (err as Error).message }, 'provider session end deferred');
+      unended.add(sessionId);
+      retryEnds ??= setTimeout(() => {
+        retryEnds = null;
+        for (const id of [...unended]) void endProviderSessionOf(id);
+      }, 2_000);
+      retryEnds.unref();
+    }
+  }
+
   gh.events.on((event, local) => {
     if (event.type === 'keys.rotated') {
       reloadKeys().catch((err) => gh.logger.error({ err }, 'reloading signing keys failed'));
@@ -290,12 +317,7 @@ export async function createOidcState(opts: OidcOptions) {
           .catch((err) => gh.logger.error({ err }, 'moving the provider session failed'));
       }
     } else if (event.type === 'sessions.revoked') {
-      for (const id of event.sessionIds) {
-        gh.stores.kv
-          .get(`oidc:session-of:${id}`)
-          .then((uid) => (uid ? endProviderSession(uid) : undefined))
-          .catch((err) => gh.logger.error({ err }, 'ending the provider session failed'));
-      }
+      for (const id of event.sessionIds) void endProviderSessionOf(id);
     }
     if (event.type === 'access.changed') {
       connected
@@ -351,6 +373,7 @@ export async function createOidcState(opts: OidcOptions) {
     close() {
       clearInterval(purge);
       clearInterval(keyCheck);
+      if (retryEnds) clearTimeout(retryEnds);
     },
   };
 }
