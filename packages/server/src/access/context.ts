@@ -4,7 +4,7 @@
 
 import { and, eq, inArray } from 'drizzle-orm';
 import { ADMIN_PERMISSION } from '../accounts/accounts.ts';
-import { users } from '../accounts/tables.ts';
+import { accountExists } from '../accounts/directory.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
@@ -104,9 +104,7 @@ export function createAccessContext(deps: {
   }
 
   async function userExists(userId: string) {
-    if (typeof userId !== 'string' || !UUID.test(userId)) throw new AccessError('USER_NOT_FOUND');
-    const [row] = await db.select({ id: users.id }).from(users).where(eq(users.id, userId));
-    if (!row) throw new AccessError('USER_NOT_FOUND');
+    if (!(await accountExists(db, userId))) throw new AccessError('USER_NOT_FOUND');
   }
 
   return {

@@ -3,7 +3,7 @@
 // re-sharing may invite further, never with more than they hold (limited-privilege sharing).
 
 import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import { users } from '../accounts/tables.ts';
+import { directoryEntries } from '../accounts/directory.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import { CONTROL_CHARACTERS, UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
@@ -89,12 +89,15 @@ export function createInvitations(
       .select({
         inv: invitations,
         groupPath: sql<string>`(select path from groups where groups.id = ${invitations.groupId})`,
-        createdByUsername: users.username,
       })
       .from(invitations)
-      .leftJoin(users, eq(users.id, invitations.createdBy))
       .where(where)
       .orderBy(desc(invitations.createdAt));
+    const creators = await directoryEntries(
+      from,
+      rows.flatMap((r) => (r.inv.createdBy === null ? [] : [r.inv.createdBy])),
+    );
+    const usernames = new Map(creators.map((entry) => [entry.id, entry.username]));
     return rows.map((r) => ({
       id: r.inv.id,
       groupId: r.inv.groupId,
@@ -108,7 +111,7 @@ export function createInvitations(
       revokedAt: r.inv.revokedAt,
       createdAt: r.inv.createdAt,
       createdBy: r.inv.createdBy,
-      createdByUsername: r.createdByUsername,
+      createdByUsername: r.inv.createdBy === null ? null : (usernames.get(r.inv.createdBy) ?? null),
       status: statusOf(r.inv),
       secretHash: r.inv.secretHash,
     }));

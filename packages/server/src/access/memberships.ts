@@ -2,7 +2,7 @@
 // administrators add and remove members; a member may leave, but not as a group's last owner.
 
 import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
-import { users } from '../accounts/tables.ts';
+import { directoryEntries } from '../accounts/directory.ts';
 import type { Db } from '../store/db.ts';
 import type { AccessContext } from './context.ts';
 import { AccessError } from './errors.ts';
@@ -117,17 +117,21 @@ export function createMemberships(
       const rows = await db
         .select({
           userId: groupMembers.userId,
-          username: users.username,
-          name: users.name,
           role: groupMembers.role,
           shareDepth: groupMembers.shareDepth,
           joinedAt: groupMembers.createdAt,
         })
         .from(groupMembers)
-        .innerJoin(users, eq(users.id, groupMembers.userId))
-        .where(eq(groupMembers.groupId, groupId))
-        .orderBy(asc(users.usernameKey));
-      return rows as Member[];
+        .where(eq(groupMembers.groupId, groupId));
+      const byUser = new Map(rows.map((row) => [row.userId, row]));
+      const entries = await directoryEntries(
+        db,
+        rows.map((row) => row.userId),
+      );
+      return entries.map((entry) => {
+        const row = byUser.get(entry.id) as (typeof rows)[number];
+        return { ...row, username: entry.username, name: entry.name, role: row.role as GroupRole };
+      });
     },
 
     membershipsOf,
