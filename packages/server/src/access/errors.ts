@@ -1,6 +1,8 @@
 // Every way an access operation can be refused, with its HTTP status and a message a person can
 // act on. Callers switch on `code`, never on the message.
 
+import { CodedError } from '../coded-error.ts';
+
 export const ACCESS_ERRORS = {
   GROUP_PATH_INVALID: {
     status: 400,
@@ -101,16 +103,12 @@ export const ACCESS_ERRORS = {
 
 export type AccessErrorCode = keyof typeof ACCESS_ERRORS;
 
-export class AccessError extends Error {
+export class AccessError extends CodedError<AccessErrorCode> {
   override name = 'AccessError';
-  readonly code: AccessErrorCode;
-  readonly status: number;
   /** Extra facts for the caller, sent beside `code` and `message` by the JSON API. */
   readonly details: Record<string, unknown> | undefined;
   constructor(code: AccessErrorCode, details?: Record<string, unknown>) {
-    super(ACCESS_ERRORS[code].message);
-    this.code = code;
-    this.status = ACCESS_ERRORS[code].status;
+    super(ACCESS_ERRORS, code);
     this.details = details;
   }
 }

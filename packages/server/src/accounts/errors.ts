@@ -1,6 +1,8 @@
 // Every way an account operation can be refused, with its HTTP status and a message a person
 // can act on. Callers switch on `code`, never on the message.
 
+import { CodedError } from '../coded-error.ts';
+
 export const ACCOUNT_ERRORS = {
   USERNAME_INVALID: {
     status: 400,
@@ -58,16 +60,9 @@ export const ACCOUNT_ERRORS = {
 
 export type AccountErrorCode = keyof typeof ACCOUNT_ERRORS;
 
-export class AccountError extends Error {
+export class AccountError extends CodedError<AccountErrorCode> {
   override name = 'AccountError';
-  readonly code: AccountErrorCode;
-  readonly status: number;
-  /** The form field the error belongs to, for pages that show it beside the input. */
-  readonly field: string | null;
   constructor(code: AccountErrorCode) {
-    super(ACCOUNT_ERRORS[code].message);
-    this.code = code;
-    this.status = ACCOUNT_ERRORS[code].status;
-    this.field = ACCOUNT_ERRORS[code].field;
+    super(ACCOUNT_ERRORS, code);
   }
 }

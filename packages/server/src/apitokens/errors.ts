@@ -1,6 +1,8 @@
 // Every way an API token operation can be refused, with its HTTP status and a message a person
 // can act on. Callers switch on `code`, never on the message.
 
+import { CodedError } from '../coded-error.ts';
+
 export const API_TOKEN_ERRORS = {
   TOKEN_NAME_INVALID: {
     status: 400,
@@ -39,16 +41,9 @@ export const API_TOKEN_ERRORS = {
 
 export type ApiTokenErrorCode = keyof typeof API_TOKEN_ERRORS;
 
-export class ApiTokenError extends Error {
+export class ApiTokenError extends CodedError<ApiTokenErrorCode> {
   override name = 'ApiTokenError';
-  readonly code: ApiTokenErrorCode;
-  readonly status: number;
-  /** The form field the error belongs to. */
-  readonly field: string | null;
   constructor(code: ApiTokenErrorCode, message?: string) {
-    super(message ?? API_TOKEN_ERRORS[code].message);
-    this.code = code;
-    this.status = API_TOKEN_ERRORS[code].status;
-    this.field = API_TOKEN_ERRORS[code].field;
+    super(API_TOKEN_ERRORS, code, message);
   }
 }

@@ -1,6 +1,8 @@
 // HTTP-level refusals with stable codes. Pages render them as a message page, the JSON API as
 // { "error": { "code", "message" } }. No stack trace or internal detail ever reaches a client.
 
+import { CodedError } from '../coded-error.ts';
+
 export const HTTP_ERRORS = {
   BAD_REQUEST: {
     status: 400,
@@ -93,16 +95,12 @@ export const HTTP_ERRORS = {
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 
-export class HttpError extends Error {
+export class HttpError extends CodedError<HttpErrorCode> {
   override name = 'HttpError';
-  readonly code: HttpErrorCode;
-  readonly status: number;
   readonly title: string;
   readonly retryAfterSeconds: number | null;
   constructor(code: HttpErrorCode, options: { message?: string; retryAfterSeconds?: number } = {}) {
-    super(options.message ?? HTTP_ERRORS[code].message);
-    this.code = code;
-    this.status = HTTP_ERRORS[code].status;
+    super(HTTP_ERRORS, code, options.message);
     this.title = HTTP_ERRORS[code].title;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
