@@ -160,7 +160,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; fa
   });
 
   // The device page's code entry: an address that entered too many wrong codes is refused
-  // before the provider looks the code up (oidc-device.ts). The provider still answers, asked
+  // before the provider looks the code up (oidc/device-codes.ts). The provider still answers, asked
   // for no code, so the page comes back with a fresh form and the wait.
   app.post(ROUTES.code_verification, async (request, reply) => {
     const allowed = await oidc.userCodes.admit(request.raw, clientAddress(request));

@@ -322,7 +322,7 @@ export function createProvider(deps: ProviderDeps, keys: KeySet, hooks: OidcHook
 
   const provider = new Provider(issuer, configuration);
   // The forwarded host, protocol and address the provider reads are always Gatehouse's own:
-  // http/oidc.ts sets them from the issuer and its trusted-proxy rule (asIssuer).
+  // http/as-issuer.ts sets them from the issuer and its trusted-proxy rule.
   provider.proxy = true;
   provider.on('authorization.success', answerTokenOnly);
   provider.use(registrations.settle);
