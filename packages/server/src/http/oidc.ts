@@ -141,15 +141,10 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; fa
       return rawRoute(provider)(request, reply);
     }
     reply.header('cache-control', 'no-store');
-    const basic = request.headers.authorization;
-    const client =
-      (await oidc.authenticateClient(basic)) ??
-      (basic
-        ? null
-        : await oidc.authenticatePostedClient(
-            formField(request.body, 'client_id'),
-            formField(request.body, 'client_secret'),
-          ));
+    const client = await oidc.authenticateClientEither(request.headers.authorization, {
+      clientId: formField(request.body, 'client_id'),
+      secret: formField(request.body, 'client_secret'),
+    });
     if (!client) {
       return reply
         .code(401)
@@ -160,8 +155,8 @@ export async function oidcRoutes(app: FastifyInstance, opts: { gh: Gatehouse; fa
   });
 
   // The device page's code entry: an address that entered too many wrong codes is refused
-  // before the provider looks the code up (oidc/device-codes.ts). The provider still answers, asked
-  // for no code, so the page comes back with a fresh form and the wait.
+  // before the provider looks the code up (oidc/device-codes.ts). The provider still answers,
+  // asked for no code, so the page comes back with a fresh form and the wait.
   app.post(ROUTES.code_verification, async (request, reply) => {
     const allowed = await oidc.userCodes.admit(request.raw, clientAddress(request));
     let body = request.body;

@@ -14,25 +14,40 @@ export function createClientAuth(deps: { clients: Pick<Clients, 'row' | 'checkSe
     return { clientId: row.id };
   }
 
+  /** client_secret_basic: an Authorization header with HTTP Basic credentials. */
+  async function basic(authorization: string | undefined): Promise<{ clientId: string } | null> {
+    if (!authorization?.startsWith('Basic ') || authorization.length > 1024) return null;
+    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 1) return null;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
+    let clientId: string;
+    let secret: string;
+    try {
+      clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    } catch {
+      return null;
+    }
+    return posted(clientId, secret);
+  }
+
   return {
-    /** client_secret_basic: an Authorization header with HTTP Basic credentials. */
-    async basic(authorization: string | undefined): Promise<{ clientId: string } | null> {
-      if (!authorization?.startsWith('Basic ') || authorization.length > 1024) return null;
-      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon < 1) return null;
-      // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
-      let clientId: string;
-      let secret: string;
-      try {
-        clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-        secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
-      } catch {
-        return null;
-      }
-      return posted(clientId, secret);
-    },
+    basic,
     posted,
+    /**
+     * Either way, as the token endpoint accepts them: the Authorization header when there is
+     * one (and then only it), else the posted client_id and client_secret.
+     */
+    async either(
+      authorization: string | undefined,
+      form: { clientId: string; secret: string },
+    ): Promise<{ clientId: string } | null> {
+      return (
+        (await basic(authorization)) ??
+        (authorization ? null : await posted(form.clientId, form.secret))
+      );
+    },
   };
 }
 

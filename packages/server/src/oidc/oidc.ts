@@ -289,7 +289,8 @@ export function createOidc(deps: OidcDeps) {
     ) => needsFreshSignIn({ kv, now: deps.now }, interaction, session),
     /** A client's credentials, HTTP Basic (client_secret_basic) or posted (client_secret_post). */
     authenticateClient: clientAuth.basic,
-    authenticatePostedClient: clientAuth.posted,
+    /** At introspection: HTTP Basic, or without an Authorization header the posted form. */
+    authenticateClientEither: clientAuth.either,
     /** RFC 7662's answer for a Gatehouse API token, to an authenticated client. */
     introspectApiToken,
     /**
