@@ -4,7 +4,7 @@
 // instance, reacting to sessions ending, members disabled and access or client rules changing,
 // and purging expired records. The CLI, which mounts no provider, never starts it.
 //
-//   http/oidc.ts ──▶ oidc.ts ──▶ provider.ts (configuration) ──▶ claims, consents,
+//   http/oidc*.ts ──▶ oidc.ts ──▶ provider.ts (configuration) ──▶ claims, consents,
 //                                interactions, resources, registration, adapter
 //                            ──▶ session-ends, session-link, connected-services, principal
 
@@ -232,6 +232,7 @@ export function createOidc(deps: OidcDeps) {
   }
 
   let started: Promise<void> | null = null;
+  let closed = false;
   const stops: (() => void)[] = [];
   const introspectApiToken = createApiTokenIntrospection({
     issuer: config.issuer,
@@ -259,6 +260,7 @@ export function createOidc(deps: OidcDeps) {
         stops.push(react());
         await deps.signingKeys.ensure();
         await rebuild(await deps.signingKeys.load());
+        if (closed) return;
         const purge = setInterval(
           () =>
             state.current.adapters
@@ -287,7 +289,7 @@ export function createOidc(deps: OidcDeps) {
       interaction: { uid: string; reasons: readonly string[]; maxAge: unknown },
       session: Pick<SessionRef, 'createdAt'>,
     ) => needsFreshSignIn({ kv, now: deps.now }, interaction, session),
-    /** A client's credentials, HTTP Basic (client_secret_basic) or posted (client_secret_post). */
+    /** A client's credentials in HTTP Basic (the revocation event stream). */
     authenticateClient: clientAuth.basic,
     /** At introspection: HTTP Basic, or without an Authorization header the posted form. */
     authenticateClientEither: clientAuth.either,
@@ -324,6 +326,7 @@ export function createOidc(deps: OidcDeps) {
       return token.save();
     },
     close() {
+      closed = true;
       for (const stop of stops.splice(0)) stop();
       ends.close();
     },
