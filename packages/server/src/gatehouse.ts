@@ -24,6 +24,7 @@ import { compileRules, type ExpressionValidator } from './forward-auth/rules.ts'
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { grantRevoked } from './oidc/adapter.ts';
+import { createOidc } from './oidc/oidc.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -154,6 +155,28 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     validateExpression: validateAccessRule,
     ...options.forwardAuth,
   });
+  /** Whether a member passes a client's access rule (null: every member). */
+  const mayUse = async (userId: string, rule: string | null): Promise<boolean> =>
+    rule === null || access.decide(userId, rule);
+  // The OIDC provider's subsystem; the HTTP layer starts it when it mounts the provider.
+  const oidc = createOidc({
+    config,
+    logger,
+    now,
+    db,
+    kv,
+    events,
+    accounts,
+    sessions,
+    apiTokens,
+    clients,
+    access,
+    mayUse,
+    audit,
+    throttle,
+    signingKeys,
+    secretKey,
+  });
   await events.start();
 
   // Expired sessions are removed in the background; the check refuses them regardless.
@@ -178,10 +201,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     signingKeys,
     clients,
     now,
-    /** Whether a member passes a client's access rule (null: every member). */
-    async mayUse(userId: string, rule: string | null): Promise<boolean> {
-      return rule === null || access.decide(userId, rule);
-    },
+    mayUse,
+    oidc,
     forwardAuth,
     /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
@@ -192,6 +213,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       if (closed) return;
       closed = true;
       clearInterval(purge);
+      oidc.close();
       sessions.stop();
       await events.stop();
       if (ownsStores) await Promise.allSettled([kv.close(), database.close()]);

@@ -15,6 +15,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import type { Oidc } from '../oidc/oidc.ts';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
 import { eventsApi } from './api/events.ts';
 import { apiPlugin } from './api/plugin.ts';
@@ -26,7 +27,7 @@ import { createFastPath, type FastPath, requestLogLine } from './fast-path.ts';
 import { sendPage } from './form.ts';
 import { forwardAuthRoutes, WEBDAV_METHODS } from './forward-auth.ts';
 import { healthRoutes } from './health.ts';
-import { authenticateClient, createOidcState, type OidcState, oidcRoutes } from './oidc.ts';
+import { oidcRoutes, oidcSurface } from './oidc.ts';
 import { accountPages } from './pages/account.ts';
 import { adminPages } from './pages/admin.ts';
 import { authPages } from './pages/auth.ts';
@@ -41,8 +42,8 @@ import { messagePage } from './views/pages.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The mounted OIDC provider and its published documents. */
-    oidc: OidcState;
+    /** The OIDC subsystem (gh.oidc): the mounted provider and its published documents. */
+    oidc: Oidc;
     /** The endpoints answered before Fastify's routing (see fast-path.ts). */
     fastPath: FastPath;
   }
@@ -210,10 +211,10 @@ export async function buildApp(
 
   await app.register(staticRoutes);
   await app.register(healthRoutes, { gh });
-  // Built before the account pages, which list and disconnect the member's services with it.
-  const oidc = await createOidcState({ gh, cookies });
+  // The provider, built from the current keys (once per instance; gh.close() stops it).
+  const { oidc } = gh;
+  await oidc.start(oidcSurface(gh, cookies));
   app.decorate('oidc', oidc);
-  app.addHook('onClose', async () => oidc.close());
   await app.register(authPages, { gh, cookies });
   await app.register(accountPages, { gh, connected: oidc.connected });
   await app.register(forwardAuthRoutes, {
@@ -224,7 +225,7 @@ export async function buildApp(
     cookies,
     safeToRedirect: returnTargetChecker(config.issuer, () => gh.forwardAuth.returnDomains()),
   });
-  await app.register(oidcRoutes, { gh, oidc, fast });
+  await app.register(oidcRoutes, { gh, fast });
   await app.register(apiPlugin, {
     gh,
     routes: API_ROUTES,
@@ -235,7 +236,7 @@ export async function buildApp(
   // Revocation events for services, authenticated with their OIDC client credentials.
   await app.register(eventsApi, {
     events: gh.events,
-    authenticateService: (request) => authenticateClient(gh, request.headers.authorization),
+    authenticateService: (request) => oidc.authenticateClient(request.headers.authorization),
     audienceOf: (userId, resources) => oidc.connected.audienceOf(userId, resources),
   });
   await app.register(groupPages, { gh });

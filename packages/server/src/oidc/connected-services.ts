@@ -6,18 +6,15 @@
 // token issued under them; a service that registered for back-channel logout is told to end
 // the member's session there. Its next sign-in shows the consent page again.
 
-import { desc, eq } from 'drizzle-orm';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
 import type { Clients } from '../clients/clients.ts';
-import { oidcClients } from '../clients/tables.ts';
 import type { Logger } from '../config/logger.ts';
 import { UUID } from '../patterns.ts';
-import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import type { Kv } from '../store/kv.ts';
+import type { Consents } from './consents.ts';
 import type { OidcProvider } from './provider.ts';
-import { oidcConsents } from './tables.ts';
 
 export interface ConnectedService {
   clientId: string;
@@ -48,19 +45,18 @@ export async function backchannelLogout(
 }
 
 export function createConnectedServices(deps: {
-  db: Db;
+  /** What members allowed (consents.ts): listed here, and forgotten on disconnect. */
+  consents: Pick<Consents, 'listFor' | 'forget'>;
   events: EventBus;
   audit: Audit;
   logger: Logger;
   /** The live provider (it is rebuilt when signing keys rotate). */
   current: () => OidcProvider;
-  clients: Pick<Clients, 'list'>;
+  clients: Pick<Clients, 'list' | 'row'>;
   kv: Kv;
   /** Whether a member passes an access rule (the access subsystem's decision). */
   mayUse: (userId: string, rule: string) => Promise<boolean>;
 }) {
-  const { db } = deps;
-
   /**
    * Revokes a member's grants to one client, with every token issued under them, and tells the
    * client (back-channel logout) where it registered for it. The grant goes too, not only its
@@ -210,18 +206,13 @@ export function createConnectedServices(deps: {
 
     /** The services the member allowed, most recently allowed first. */
     async list(userId: string): Promise<ConnectedService[]> {
-      return db
-        .select({
-          clientId: oidcConsents.clientId,
-          name: oidcClients.name,
-          logoUri: oidcClients.logoUri,
-          scopes: oidcConsents.scopes,
-          allowedAt: oidcConsents.grantedAt,
-        })
-        .from(oidcConsents)
-        .innerJoin(oidcClients, eq(oidcClients.id, oidcConsents.clientId))
-        .where(eq(oidcConsents.userId, userId))
-        .orderBy(desc(oidcConsents.grantedAt));
+      const services: ConnectedService[] = [];
+      for (const { clientId, scopes, allowedAt } of await deps.consents.listFor(userId)) {
+        const row = await deps.clients.row(clientId);
+        if (row)
+          services.push({ clientId, name: row.name, logoUri: row.logoUri, scopes, allowedAt });
+      }
+      return services;
     },
 
     /**
@@ -235,7 +226,7 @@ export function createConnectedServices(deps: {
       context: { ip: string | null; via: 'account' | 'api' },
     ): Promise<boolean> {
       if (!UUID.test(clientId)) return false;
-      const forgotten = await deps.current().consents.forget(userId, clientId);
+      const forgotten = await deps.consents.forget(userId, clientId);
       if (!forgotten) return false;
 
       await revokeGrants(

@@ -5,7 +5,7 @@
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { USER_CODE_GUESSES } from '../../src/http/oidc-device.ts';
+import { USER_CODE_GUESSES } from '../../src/oidc/device-codes.ts';
 import { oidcConsents } from '../../src/oidc/tables.ts';
 import { createInjectClient } from '../../src/testing/inject-client.ts';
 import { storageMode } from '../../src/testing/test-gatehouse.ts';

@@ -4,7 +4,7 @@
 // per client address in the shared store; over the limit, the code entry answers 429 and the
 // provider is not asked to look the code up. Documented in docs/integrators/oidc.md.
 //
-// The address is Fastify's (which honours the trusted-proxy setting); the provider's own
+// The address is the HTTP layer's (Fastify honours the trusted-proxy setting); the provider's own
 // ctx.ip would believe any X-Forwarded-For. So the Fastify route in front of the provider
 // admits the request and remembers its address, and the provider's page hooks read it back
 // by the raw request.
