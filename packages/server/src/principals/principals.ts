@@ -64,9 +64,9 @@ export interface AccessTokenClaim extends ClaimBase {
 export type Claim = SessionClaim | ApiTokenClaim | AccessTokenClaim;
 
 /** Who is asking: the claim, and the member behind it, who exists and is not disabled. */
-export type Principal<C extends Claim = Claim> = C extends Claim
-  ? C & { readonly user: User }
-  : never;
+export type Principal = Claim & { readonly user: User };
+/** A signed-in browser's principal (what fromSessionToken answers). */
+export type SessionPrincipal = SessionClaim & { readonly user: User };
 
 /**
  * Whom a bearer token is presented to. `gatehouse`: Gatehouse's own JSON API and introspection,
@@ -192,10 +192,10 @@ export function createPrincipals(deps: PrincipalsDeps) {
   }
 
   /** The claim's member, if they still exist and are not disabled; null otherwise. */
-  async function resolve<C extends Claim>(claim: C): Promise<Principal<C> | null> {
+  async function resolve<C extends Claim>(claim: C): Promise<(C & { readonly user: User }) | null> {
     const user = await accounts.findById(claim.userId);
     if (!user || user.disabled) return null;
-    return { ...claim, user } as Principal<C>;
+    return { ...claim, user };
   }
 
   return {
@@ -204,7 +204,7 @@ export function createPrincipals(deps: PrincipalsDeps) {
      * session, expired, revoked, or the member is disabled). Sliding expiry as sessions.verify
      * does it: activity is noted, at most once a minute.
      */
-    async fromSessionToken(token: unknown): Promise<Principal<SessionClaim> | null> {
+    async fromSessionToken(token: unknown): Promise<SessionPrincipal | null> {
       const claim = await sessionClaim(token);
       return claim && resolve(claim);
     },
