@@ -9,22 +9,19 @@ import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
 import { createApiTokens } from './apitokens/apitokens.ts';
 import { createAudit } from './audit/audit.ts';
-import { allowsResource, createClients } from './clients/clients.ts';
+import { createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
 import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
 import { createSigningKeys } from './crypto/signing-keys.ts';
-import {
-  type AccessDecider,
-  type CredentialVerifier,
-  createForwardAuth,
-} from './forward-auth/forward-auth.ts';
+import { type AccessDecider, createForwardAuth } from './forward-auth/forward-auth.ts';
 import { compileRules, type ExpressionValidator } from './forward-auth/rules.ts';
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { grantRevoked } from './oidc/adapter.ts';
 import { createOidc } from './oidc/oidc.ts';
+import { type ClaimSteps, createPrincipals } from './principals/principals.ts';
 import { createSessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus } from './store/events.ts';
@@ -71,13 +68,12 @@ export interface GatehouseOptions {
   /** The secret key to use instead of the configured one (tests). */
   secretKey?: SecretKey;
   /**
-   * Forward auth's collaborators from other subsystems. Until the access-groups and API-token
-   * subsystems are wired here, rules with `groups` stop the start and Authorization headers
-   * are refused.
+   * Forward auth's collaborators, in place of the ones built here (tests): the access
+   * decisions, the bearer-token check (principals' `bearerClaim`), the rule validator.
    */
   forwardAuth?: {
     access?: AccessDecider;
-    verifyCredential?: CredentialVerifier;
+    bearerClaim?: ClaimSteps['bearerClaim'];
     validateExpression?: ExpressionValidator;
   };
 }
@@ -123,37 +119,30 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     events,
     now,
   });
+  // Who is asking, for the pages, the API, forward auth, the provider and introspection.
+  const principals = createPrincipals({
+    sessions,
+    accounts,
+    apiTokens,
+    clients,
+    access,
+    accessTokens: {
+      verify: verifyAccessToken,
+      grantRevoked: (grantId) => grantRevoked(kv, grantId),
+    },
+  });
+  const { bearerClaim, ...forwardAuthOverrides } = options.forwardAuth ?? {};
   const forwardAuth = createForwardAuth({
     config: config.forwardAuth,
     issuer: config.issuer,
-    sessions,
-    accounts,
+    // Session cookies, then API tokens or JWT access tokens issued for the service's origin,
+    // as Bearer or as the Basic password.
+    principals: bearerClaim ? { ...principals, bearerClaim } : principals,
     events,
     now,
-    // API tokens, or JWT access tokens issued for this service's origin, as Bearer or as the
-    // Basic password.
-    verifyCredential: async (token, context) => {
-      if (token.startsWith('gth_')) {
-        const verified = await apiTokens.verify(token, context);
-        return verified && { kind: 'api_token', userId: verified.userId, scopes: verified.scopes };
-      }
-      const claims = await verifyAccessToken(token, context.audience);
-      if (typeof claims?.sub !== 'string' || typeof claims.client_id !== 'string') return null;
-      // Issued to a client still allowed this service as a resource, whose access rule the
-      // member still passes (a token minted before either changed is refused).
-      const client = await clients.row(claims.client_id);
-      if (!client || !allowsResource(client, context.audience)) return null;
-      // Its grant still stands: not ended by a sign-out, a disconnect or an access change.
-      if (typeof claims.gid === 'string' && (await grantRevoked(kv, claims.gid))) return null;
-      const user = await accounts.findById(claims.sub);
-      if (!user || user.disabled) return null;
-      if (client.accessRule !== null && !(await access.decide(user.id, client.accessRule)))
-        return null;
-      return { kind: 'access_token', userId: user.id };
-    },
     access,
     validateExpression: validateAccessRule,
-    ...options.forwardAuth,
+    ...forwardAuthOverrides,
   });
   /** Whether a member passes a client's access rule (null: every member). */
   const mayUse = async (userId: string, rule: string | null): Promise<boolean> =>
@@ -168,7 +157,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     events,
     accounts,
     sessions,
-    apiTokens,
+    principals,
     clients,
     access,
     mayUse,
@@ -200,6 +189,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     secretKey,
     signingKeys,
     clients,
+    principals,
     now,
     mayUse,
     oidc,

@@ -3,6 +3,8 @@
 //   pick the rule (named by the proxy, or the first that matches host, path and method, the
 //   same under every way servers read the path; none: deny) → bypass or deny need nobody → who is asking (session cookie, else an API token in
 //   Authorization) → the decision for (who, rule), from an in-process cache → identity headers.
+// Who is asking is principals' answer, in its two steps: the claim (the session, the token)
+// keys the cache, and only a miss reads the member (resolve).
 //
 // Nothing here waits on the database once warm: sessions and users come from their own caches,
 // and decisions from ours. Every cache is invalidated by the event bus (sign-out, a disabled
@@ -10,10 +12,15 @@
 // the next request.
 
 import { createHash } from 'node:crypto';
-import type { Accounts, User } from '../accounts/accounts.ts';
+import type { User } from '../accounts/accounts.ts';
 import { PROXY_SCOPE } from '../apitokens/apitokens.ts';
 import type { ForwardAuthConfig } from '../config/forward-auth.ts';
-import type { Sessions } from '../sessions/sessions.ts';
+import {
+  type BearerRefusal,
+  type Claim,
+  type ClaimSteps,
+  serviceAudience,
+} from '../principals/principals.ts';
 import type { EventBus, GatehouseEvent } from '../store/events.ts';
 import { createLru } from '../store/lru.ts';
 import type { OriginalRequest } from './original-request.ts';
@@ -33,17 +40,6 @@ export interface AccessDecider {
   /** The user's group paths, for Remote-Groups. */
   groupsOf(userId: string): Promise<string[]>;
 }
-
-/**
- * API tokens and OIDC access tokens. `kind` says which: an API token passes forward auth only
- * with the `proxy` scope, and acts with its scopes; a JWT access token was issued for this
- * service (its audience) to a client allowed it, with the member's consent, and acts as them.
- */
-export type CredentialVerifier = (
-  token: string,
-  /** `audience`: the protected service's origin, which a JWT access token must be meant for. */
-  context: { address?: string; audience: string },
-) => Promise<{ userId: string; kind: 'api_token' | 'access_token'; scopes?: string[] } | null>;
 
 export interface VerifyInput {
   readonly original: OriginalRequest;
@@ -66,17 +62,17 @@ interface Decision {
   readonly verdict: Verdict;
 }
 
-interface CachedCredential {
-  readonly userId: string;
-  /** What `perm:` terms see: an API token's scopes; null for the member's own permissions. */
-  readonly permissions: readonly string[] | null;
-}
+/**
+ * A checked credential: what it claims, or the refusal of an API token without the proxy
+ * scope (cached too, so its refusal costs no second check). Both name the member, whose
+ * events drop the entry.
+ */
+type CachedCredential = Claim | Extract<BearerRefusal, { refused: 'insufficient_scope' }>;
 
 /** Who is asking, and the key their decisions are cached under. */
 interface Subject {
   readonly key: string;
-  readonly userId: string;
-  readonly permissions: readonly string[] | null;
+  readonly claim: Claim;
 }
 
 const NO_HEADERS: Verdict = Object.freeze({ status: 200, headers: null });
@@ -110,9 +106,6 @@ const NOT_FOR_PROXY: Verdict = Object.freeze({
   reason: `the API token does not have the "${PROXY_SCOPE}" scope, which forward auth asks for`,
 });
 
-/** Cached for a token without the proxy scope, so its refusal costs no second verification. */
-const NO_PROXY: readonly string[] = Object.freeze([]);
-
 /** How long a verified API token is trusted before it is checked again (revocations cut it short). */
 export const CREDENTIAL_LEASE_MS = 30_000;
 /** A safety net only: decisions are dropped by events long before. */
@@ -145,18 +138,16 @@ export function credentialFrom(authorization: string): string | null {
 export function createForwardAuth(deps: {
   config: ForwardAuthConfig;
   issuer: string;
-  sessions: Sessions;
-  accounts: Accounts;
+  /** Who is asking: session cookies, API tokens and JWT access tokens. */
+  principals: ClaimSteps;
   events: EventBus;
   access?: AccessDecider | null;
-  verifyCredential?: CredentialVerifier | null;
   validateExpression?: ExpressionValidator;
   now?: () => number;
 }) {
-  const { sessions, accounts, events } = deps;
+  const { principals, events } = deps;
   const now = deps.now ?? Date.now;
   const access = deps.access ?? null;
-  const verifyCredential = deps.verifyCredential ?? null;
   const loginUrl = `${deps.issuer}/login`;
 
   interface State {
@@ -260,32 +251,36 @@ export function createForwardAuth(deps: {
     return { status: 200, headers: await identityHeaders(user) };
   }
 
-  /** Who is asking: the key their decisions are cached under, or a refusal. */
+  /**
+   * Who is asking: the key their decisions are cached under, or a refusal. A live session
+   * decides, whatever Authorization holds; its member is read only on a decision miss.
+   */
   async function subject(input: VerifyInput): Promise<Subject | Verdict> {
     if (input.sessionToken) {
-      const session = await sessions.verify(input.sessionToken);
-      if (session) return { key: `s:${session.id}`, userId: session.userId, permissions: null };
+      const claim = await principals.sessionClaim(input.sessionToken);
+      if (claim) return { key: `s:${claim.session.id}`, claim };
     }
     if (!input.authorization) return SIGN_IN;
     const token = credentialFrom(input.authorization);
-    if (!token || !verifyCredential) return BAD_CREDENTIAL;
+    if (!token) return BAD_CREDENTIAL;
     // Keyed by a hash (the cache never holds a usable token) and by the service: a JWT access
     // token is good only for the origin it was issued for.
-    const audience = new URL(input.original.url).origin;
-    const hash = createHash('sha256').update(`${audience}\n${token}`).digest('base64url');
+    const origin = new URL(input.original.url).origin;
+    const hash = createHash('sha256').update(`${origin}\n${token}`).digest('base64url');
     const key = `c:${hash}`;
     const cached = credentials.get(hash);
-    if (cached) return cached.permissions === NO_PROXY ? NOT_FOR_PROXY : { key, ...cached };
+    if (cached) return 'refused' in cached ? NOT_FOR_PROXY : { key, claim: cached };
     const at = epoch;
-    const verified = await verifyCredential(token, { address: input.address, audience });
-    if (!verified) return BAD_CREDENTIAL;
-    let permissions: readonly string[] | null = null;
-    if (verified.kind === 'api_token') {
-      const scopes = verified.scopes ?? [];
-      permissions = scopes.includes(PROXY_SCOPE) ? scopes : NO_PROXY;
+    const outcome = await principals.bearerClaim(token, serviceAudience(origin), {
+      address: input.address,
+    });
+    if ('refused' in outcome) {
+      if (outcome.refused === 'invalid') return BAD_CREDENTIAL;
+      if (at === epoch) credentials.set(hash, outcome);
+      return NOT_FOR_PROXY;
     }
-    if (at === epoch) credentials.set(hash, { userId: verified.userId, permissions });
-    return permissions === NO_PROXY ? NOT_FOR_PROXY : { key, userId: verified.userId, permissions };
+    if (at === epoch) credentials.set(hash, outcome);
+    return { key, claim: outcome };
   }
 
   async function verify(input: VerifyInput): Promise<Verdict> {
@@ -317,9 +312,10 @@ export function createForwardAuth(deps: {
     if (hit) return hit.verdict;
 
     const at = epoch;
-    const user = await accounts.findById(who.userId);
-    if (!user || user.disabled) return who.key.startsWith('c:') ? BAD_CREDENTIAL : SIGN_IN;
-    const verdict = await evaluate(rule, user, who.permissions);
+    const principal = await principals.resolve(who.claim);
+    if (!principal) return who.claim.via === 'session' ? SIGN_IN : BAD_CREDENTIAL;
+    const { user } = principal;
+    const verdict = await evaluate(rule, user, principal.scopes);
     if (at === epoch && current === state) current.decisions.set(key, { userId: user.id, verdict });
     return verdict;
   }

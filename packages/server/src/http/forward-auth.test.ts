@@ -3,7 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseForwardAuth } from '../config/forward-auth.ts';
-import type { AccessDecider, CredentialVerifier } from '../forward-auth/forward-auth.ts';
+import type { AccessDecider } from '../forward-auth/forward-auth.ts';
+import type { ClaimSteps } from '../principals/principals.ts';
 import { DISGUISED_ADMIN_PATHS } from '../testing/disguised-paths.ts';
 import { createInjectClient } from '../testing/inject-client.ts';
 import {
@@ -39,10 +40,18 @@ const forwardAuth = parseForwardAuth(
 
 const TOKENS: Record<string, string> = {};
 let verifierCalls = 0;
-const verifyCredential: CredentialVerifier = async (token) => {
+const bearerClaim: ClaimSteps['bearerClaim'] = async (token) => {
   verifierCalls++;
-  const userId = TOKENS[token];
-  return userId ? { userId, kind: 'api_token', scopes: ['read', 'proxy'] } : null;
+  const userId = typeof token === 'string' ? TOKENS[token] : undefined;
+  return userId
+    ? {
+        via: 'api_token',
+        userId,
+        tokenId: token as string,
+        scopes: ['read', 'proxy'],
+        expiresAt: null,
+      }
+    : { refused: 'invalid' };
 };
 const groups: Record<string, string[]> = {};
 const access: AccessDecider = {
@@ -55,7 +64,7 @@ const access: AccessDecider = {
 };
 const forwardAuthOptions = {
   access,
-  verifyCredential,
+  bearerClaim,
   validateExpression: (text: string) => {
     if (!/^[a-z/]+$/.test(text)) throw new Error('not a group path');
   },

@@ -1,16 +1,20 @@
-// Who is asking: reads the session cookie on every request and decorates request.session and
-// request.user (null when signed out). A disabled user's session counts as signed out.
+// Who is asking: reads the session cookie on every request and decorates request.principal,
+// request.session and request.user (null when signed out), from principals' answer. A disabled
+// user's session counts as signed out.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { User } from '../accounts/accounts.ts';
 import type { Gatehouse } from '../gatehouse.ts';
+import type { Principal } from '../principals/principals.ts';
 import type { Session } from '../sessions/sessions.ts';
 import type { CookiePolicy } from './cookies.ts';
 import { HttpError } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Who is asking: a session here; the JSON API puts a bearer token's principal here. */
+    principal: Principal | null;
     session: Session | null;
     user: User | null;
   }
@@ -31,6 +35,7 @@ export function loginRedirect(request: FastifyRequest): string {
 export const sessionPlugin = fp(
   async (app: FastifyInstance, opts: { gh: Gatehouse; cookies: CookiePolicy }) => {
     const { gh, cookies } = opts;
+    app.decorateRequest('principal', null);
     app.decorateRequest('session', null);
     app.decorateRequest('user', null);
 
@@ -38,12 +43,11 @@ export const sessionPlugin = fp(
       if (request.routeOptions.config.session === false) return;
       const token = request.cookies[cookies.session];
       if (!token) return;
-      const session = await gh.sessions.verify(token);
-      if (!session) return;
-      const user = await gh.accounts.findById(session.userId);
-      if (!user || user.disabled) return;
-      request.session = session;
-      request.user = user;
+      const principal = await gh.principals.fromSessionToken(token);
+      if (!principal) return;
+      request.principal = principal;
+      request.session = principal.session;
+      request.user = principal.user;
     });
 
     app.decorate('requirePageUser', async (request: FastifyRequest, reply: FastifyReply) => {

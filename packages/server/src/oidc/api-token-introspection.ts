@@ -2,11 +2,11 @@
 // same answer shape as for its own tokens, for a client that authenticated (client-auth.ts).
 // A token whose member was disabled is inactive.
 
-import type { OidcPrincipals } from './principal.ts';
+import { GATEHOUSE_AUDIENCE, type Principals } from '../principals/principals.ts';
 
 export function createApiTokenIntrospection(deps: {
   issuer: string;
-  principals: Pick<OidcPrincipals, 'fromApiToken'>;
+  principals: Pick<Principals, 'fromBearer'>;
   groupsOf: (userId: string) => Promise<string[]>;
   /** The client hears of the member's revocations from now on (connected-services.ts). */
   noteIntrospection: (clientId: string, userId: string) => Promise<void>;
@@ -16,8 +16,8 @@ export function createApiTokenIntrospection(deps: {
     token: string,
     context: { address: string },
   ): Promise<Record<string, unknown>> => {
-    const found = await deps.principals.fromApiToken(token, context);
-    if (!found) return { active: false };
+    const found = await deps.principals.fromBearer(token, GATEHOUSE_AUDIENCE, context);
+    if ('refused' in found || found.via !== 'api_token') return { active: false };
     const { user, scopes, expiresAt } = found;
     await deps.noteIntrospection(clientId, user.id);
     return {

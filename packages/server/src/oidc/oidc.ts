@@ -6,18 +6,18 @@
 //
 //   http/oidc*.ts ──▶ oidc.ts ──▶ provider.ts (configuration) ──▶ claims, consents,
 //                                interactions, resources, registration, adapter
-//                            ──▶ session-ends, session-link, connected-services, principal
+//                            ──▶ session-ends, session-link, connected-services
 
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import inject from 'light-my-request';
 import type { Accounts } from '../accounts/accounts.ts';
-import type { ApiTokens } from '../apitokens/apitokens.ts';
 import type { Audit } from '../audit/audit.ts';
 import { type Clients, RESPONSE_TYPES } from '../clients/clients.ts';
 import type { Logger } from '../config/logger.ts';
 import type { SecretKey } from '../crypto/secret-key.ts';
 import type { KeySet, SigningKeys } from '../crypto/signing-keys.ts';
+import type { Principals } from '../principals/principals.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
@@ -31,7 +31,6 @@ import { createConsents } from './consents.ts';
 import { createUserCodeGuard } from './device-codes.ts';
 import type { OidcHooks, OidcSurface, SessionRef } from './hooks.ts';
 import { needsFreshSignIn } from './interactions.ts';
-import { createOidcPrincipals } from './principal.ts';
 import { createProvider, type OidcProvider, type ProviderDeps, SINGLE_USE } from './provider.ts';
 import { ROUTES } from './routes.ts';
 import { createSessionEnds } from './session-ends.ts';
@@ -61,7 +60,8 @@ export interface OidcDeps {
   events: EventBus;
   accounts: Pick<Accounts, 'findById'>;
   sessions: Pick<Sessions, 'verify' | 'revoke'>;
-  apiTokens: Pick<ApiTokens, 'verify'>;
+  /** Who is asking: a browser's session cookie, an API token at introspection. */
+  principals: Pick<Principals, 'fromSessionToken' | 'fromBearer'>;
   clients: Clients;
   access: {
     groupsOf(userId: string): Promise<string[]>;
@@ -85,7 +85,7 @@ export function createOidc(deps: OidcDeps) {
   const { logger, kv, config } = deps;
   const consents = createConsents({ db: deps.db, now: deps.now, audit: deps.audit });
   const link = createSessionLink({ kv, sessionLifetimeMs: config.sessions.absoluteTimeoutMs });
-  const principals = createOidcPrincipals(deps);
+  const { principals } = deps;
   const clientAuth = createClientAuth(deps);
   const userCodes = createUserCodeGuard(deps.throttle);
   const providerDeps: ProviderDeps = {
@@ -138,7 +138,8 @@ export function createOidc(deps: OidcDeps) {
       permissionsOf: (userId) => deps.access.permissionsOf(userId),
       mayUse: deps.mayUse,
       introspected: (clientId, accountId) => connected.noteIntrospection(clientId, accountId),
-      sessionOf: (cookieHeader) => principals.fromSessionToken(surface.sessionToken(cookieHeader)),
+      sessionOf: async (cookieHeader) =>
+        (await principals.fromSessionToken(surface.sessionToken(cookieHeader)))?.session ?? null,
       linked: (sessionId, uid) => link.link(sessionId, uid),
       userCodes,
       pages: surface.pages,

@@ -12,6 +12,7 @@ import { AccountError } from '../../accounts/errors.ts';
 import { ApiTokenError } from '../../apitokens/errors.ts';
 import { ClientError } from '../../clients/clients.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
+import { GATEHOUSE_AUDIENCE } from '../../principals/principals.ts';
 import { clientAddress } from '../client-address.ts';
 import { HttpError } from '../errors.ts';
 import { type AnyApiRoute, API_BODY_LIMIT, type ApiAuth, fastifyPath } from './define.ts';
@@ -104,12 +105,16 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
     const header = request.headers.authorization;
     if (header !== undefined) {
       // A bearer token wins over a cookie: the caller is a script, whatever its cookie jar holds.
+      request.principal = null;
       request.session = null;
       request.user = null;
       const match = BEARER.exec(header);
-      const verified = match ? await gh.apiTokens.verify(match[1]!, { address }) : null;
-      const user = verified ? await gh.accounts.findById(verified.userId) : null;
-      if (!verified || !user || user.disabled) {
+      const found = match
+        ? await gh.principals.fromBearer(match[1]!, GATEHOUSE_AUDIENCE, { address })
+        : null;
+      // Gatehouse's own audience takes API tokens only.
+      const principal = found && !('refused' in found) && found.via === 'api_token' ? found : null;
+      if (!principal) {
         limited(limiter.address(address));
         challenge(reply, match ? 'invalid_token' : 'invalid_request');
         throw new HttpError('UNAUTHENTICATED', {
@@ -118,15 +123,16 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
             : 'Send an API token as "Authorization: Bearer gth_api_…".',
         });
       }
-      limited(limiter.token(verified.tokenId) ?? limiter.address(address));
-      if (route.scope && !verified.scopes.includes(route.scope)) {
+      limited(limiter.token(principal.tokenId) ?? limiter.address(address));
+      if (route.scope && !principal.scopes.includes(route.scope)) {
         challenge(reply, 'insufficient_scope', route.scope);
         throw new HttpError('INSUFFICIENT_SCOPE', {
           message: `This API token does not carry the "${route.scope}" scope this request needs.`,
         });
       }
-      request.user = user;
-      request.apiAuth = { kind: 'token', tokenId: verified.tokenId, scopes: verified.scopes };
+      request.principal = principal;
+      request.user = principal.user;
+      request.apiAuth = { kind: 'token', tokenId: principal.tokenId, scopes: principal.scopes };
       return;
     }
     if (!request.user || !request.session) {
