@@ -126,20 +126,6 @@ export function normaliseScopes(scopes: unknown): string[] {
   return (unique as string[]).sort();
 }
 
-/** A token in the wire form (snake_case) the JSON API and the CLI's --json print; no secret. */
-export function apiTokenJson(t: ApiTokenInfo) {
-  return {
-    id: t.id,
-    name: t.name,
-    scopes: t.scopes,
-    created_at: t.createdAt.toISOString(),
-    expires_at: t.expiresAt?.toISOString() ?? null,
-    expired: t.expired,
-    last_used_at: t.lastUsedAt?.toISOString() ?? null,
-    last_used_ip: t.lastUsedIp,
-  };
-}
-
 function toInfo(row: Row, at: number): ApiTokenInfo {
   return {
     id: row.id,

@@ -2,7 +2,8 @@
 //
 //   settings.ts   what a client may choose, the checks, and what a choice implies
 //   secrets.ts    a confidential client's secret: made, stored as a hash, checked
-//   clients.ts    the registry (this file): store, look-up, the wire form, and the audit
+//   json.ts       a client's wire form, for the API and the CLI
+//   clients.ts    the registry (this file): store, look-up, and the audit
 //                 entries of administrators' changes (client.create, update, delete,
 //                 rotate_secret), recorded here with the actor who made them
 
@@ -87,30 +88,6 @@ export function toClient(row: ClientRow): Client {
     applicationType: m.application_type === 'native' ? 'native' : 'web',
     source: row.source,
     createdAt: row.createdAt,
-  };
-}
-
-/** The wire form (snake_case, as in RFC 7591) the CLI's --json and the JSON API print. */
-export function clientJson(c: Client) {
-  return {
-    client_id: c.clientId,
-    name: c.name,
-    public: c.public,
-    first_party: c.firstParty,
-    application_type: c.applicationType,
-    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
-    redirect_uris: c.redirectUris,
-    post_logout_redirect_uris: c.postLogoutRedirectUris,
-    grant_types: c.grantTypes,
-    response_types: c.responseTypes,
-    scopes: c.scopes,
-    logo_uri: c.logoUri,
-    launch_url: c.launchUrl,
-    access_rule: c.accessRule,
-    resources: c.resources,
-    backchannel_logout_uri: c.backchannelLogoutUri,
-    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
-    created_at: c.createdAt.toISOString(),
   };
 }
 

@@ -1,12 +1,8 @@
 // `gatehouse client …`: the OIDC client registry from the command line.
 
 import { CLI_ACTOR } from '../../audit/audit.ts';
-import {
-  type Client,
-  type ClientInput,
-  clientJson,
-  TOKEN_RESPONSE_NOTE,
-} from '../../clients/clients.ts';
+import { type Client, type ClientInput, TOKEN_RESPONSE_NOTE } from '../../clients/clients.ts';
+import { clientJson } from '../../clients/json.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';

@@ -1,7 +1,8 @@
 // `gatehouse token create | list | revoke`: personal API tokens for scripts and tools (seed
 // 003's "mint a token with scopes such as upload:read").
 
-import { apiTokenJson, expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { apiTokenJson } from '../../apitokens/json.ts';
 import { CLI_ACTOR } from '../../audit/audit.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { UUID } from '../../patterns.ts';

@@ -1,7 +1,6 @@
 // The schemas of the API's resources, shared by routes and the OpenAPI document. Each
-// resource's wire form is written once, next to its service (`userJson` in accounts/json.ts,
-// `sessionJson` in sessions/json.ts, `apiTokenJson` in apitokens, `clientJson` in clients)
-// and printed by the API and the CLI alike.
+// resource's wire form is written once, in its subsystem's `json.ts` (`userJson`,
+// `sessionJson`, `apiTokenJson`, `clientJson`), and printed by the API and the CLI alike.
 
 import { z } from 'zod';
 import type { ConnectedService } from '../../oidc/connected-services.ts';

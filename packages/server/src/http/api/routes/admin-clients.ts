@@ -2,7 +2,8 @@
 // returned once, by create and rotate-secret, and stored only as hashes.
 
 import { z } from 'zod';
-import { type Client, type ClientInput, clientJson } from '../../../clients/clients.ts';
+import type { Client, ClientInput } from '../../../clients/clients.ts';
+import { clientJson } from '../../../clients/json.ts';
 import { HttpError } from '../../errors.ts';
 import { apiActor } from '../actor.ts';
 import { type ApiContext, defineRoute } from '../define.ts';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { User } from '../../../accounts/accounts.ts';
 import { adminUserJson } from '../../../accounts/json.ts';
 import { SET_PASSWORD_LINK_TTL_MS } from '../../../accounts/one-time-tokens.ts';
-import { apiTokenJson } from '../../../apitokens/apitokens.ts';
+import { apiTokenJson } from '../../../apitokens/json.ts';
 import { sessionJson } from '../../../sessions/json.ts';
 import { HttpError } from '../../errors.ts';
 import { apiActor } from '../actor.ts';

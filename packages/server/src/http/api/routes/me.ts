@@ -2,7 +2,8 @@
 
 import { z } from 'zod';
 import { userJson } from '../../../accounts/json.ts';
-import { apiTokenJson, expiresAtFrom, MAX_SCOPES } from '../../../apitokens/apitokens.ts';
+import { expiresAtFrom, MAX_SCOPES } from '../../../apitokens/apitokens.ts';
+import { apiTokenJson } from '../../../apitokens/json.ts';
 import { sessionJson } from '../../../sessions/json.ts';
 import { HttpError } from '../../errors.ts';
 import { apiActor } from '../actor.ts';
