@@ -21,6 +21,7 @@ import {
   DEFAULT_SCOPES,
   FETCHED_METADATA,
   invalid,
+  type Normalised,
   normaliseClient,
   normalUrl,
   type RegisteredMetadata,
@@ -44,21 +45,9 @@ export {
 } from './settings.ts';
 
 /** A client as the CLI, the API and the admin pages show it: never with a secret. */
-export interface Client {
+export interface Client extends Omit<Normalised, 'metadata'> {
   clientId: string;
-  name: string;
-  logoUri: string | null;
-  launchUrl: string | null;
-  firstParty: boolean;
   public: boolean;
-  tokenEndpointAuthMethod: string;
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  grantTypes: string[];
-  responseTypes: string[];
-  scopes: string[];
-  accessRule: string | null;
-  resources: string[];
   backchannelLogoutUri: string | null;
   idTokenSignedResponseAlg: string;
   applicationType: 'web' | 'native';

@@ -160,7 +160,8 @@ function oneOfList<T extends string>(values: unknown, allowed: readonly T[], fie
   return [...new Set(values as T[])];
 }
 
-interface Normalised {
+/** A client's settings once checked and completed: what the registry stores. */
+export interface Normalised {
   name: string;
   logoUri: string | null;
   launchUrl: string | null;
