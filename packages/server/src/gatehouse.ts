@@ -94,17 +94,26 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 
   const events = createEventBus({ kv, onError });
   const hasher = createPasswordHasher(options.passwordParams);
-  const accounts = createAccounts({ db, hasher, events, now });
-  const sessions = createSessions({ db, kv, events, config: config.sessions, now, onError });
-  const oneTimeTokens = createOneTimeTokens({ db, now });
-  const throttle = createThrottle({ kv, config: options.throttle });
   const audit = createAudit({ db, now, onError });
+  const accounts = createAccounts({ db, hasher, events, audit, now });
+  const sessions = createSessions({
+    db,
+    kv,
+    events,
+    audit,
+    config: config.sessions,
+    now,
+    onError,
+  });
+  const oneTimeTokens = createOneTimeTokens({ db, audit, now });
+  const throttle = createThrottle({ kv, config: options.throttle });
   const access = createAccess({ db, events, audit, now, onError, issuer: config.issuer });
   // A token's scopes are permissions the member holds: directly, through roles or groups.
   const apiTokens = createApiTokens({
     db,
     kv,
     events,
+    audit,
     accounts,
     now,
     onError,
@@ -112,7 +121,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   const secretKey = options.secretKey ?? loadSecretKey(config);
   const signingKeys = createSigningKeys({ db, secretKey, now });
-  const clients = createClients({ db, events, now, validateAccessRule });
+  const clients = createClients({ db, events, audit, now, validateAccessRule });
   const verifyAccessToken = createAccessTokenVerifier({
     signingKeys,
     issuer: config.issuer,

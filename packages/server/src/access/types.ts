@@ -7,16 +7,8 @@ import { AccessError } from './errors.ts';
 export type GroupRole = 'owner' | 'member';
 export const GROUP_ROLES: readonly GroupRole[] = ['owner', 'member'];
 
-/** Who is acting, for authorisation and the audit log. `userId: null` is the system (CLI). */
-export interface Actor {
-  userId: string | null;
-  ip?: string | null;
-  /**
-   * false: act without administrator rights even if the user has them — an API token that
-   * does not carry gatehouse:admin. Absent: the user's own rights.
-   */
-  admin?: boolean;
-}
+/** Who is acting: one type for every service (see audit/audit.ts). */
+export type { Actor } from '../audit/audit.ts';
 
 export interface Group {
   id: string;

@@ -1,6 +1,9 @@
 // Accounts: create users, look them up, check passwords, change profiles and passwords.
+// Every change a person makes (create, register, profile, password, disable, delete) is
+// recorded in the audit log here, with the actor who made it.
 
 import { and, asc, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import type { Actor, Audit } from '../audit/audit.ts';
 import type { createPasswordHasher } from '../crypto/passwords.ts';
 import { UUID } from '../patterns.ts';
 import type { Db } from '../store/db.ts';
@@ -15,80 +18,34 @@ import {
   normaliseUsername,
 } from './identifiers.ts';
 import { userPermissions, users } from './tables.ts';
-
-export const ADMIN_PERMISSION = 'gatehouse:admin';
-export const MIN_PASSWORD_LENGTH = 10;
-
-export interface User {
-  readonly id: string;
-  readonly username: string;
-  readonly email: string;
-  readonly emailVerified: boolean;
-  readonly name: string | null;
-  readonly pictureUrl: string | null;
-  readonly disabled: boolean;
-  readonly isAdmin: boolean;
-  readonly permissions: readonly string[];
-  readonly createdAt: Date;
-}
-
-export interface NewUser {
-  username: string;
-  email: string;
-  name?: string | null;
-  pictureUrl?: string | null;
-  password?: string | null;
-  admin?: boolean;
-  emailVerified?: boolean;
-}
+import {
+  ADMIN_PERMISSION,
+  checkNewPassword,
+  isUniqueViolation,
+  type NewUser,
+  toUser,
+  type User,
+  type UserRow,
+} from './user.ts';
 
 type PasswordHasher = ReturnType<typeof createPasswordHasher>;
 
-type UserRow = typeof users.$inferSelect;
-
-function toUser(row: UserRow, permissions: string[]): User {
-  return Object.freeze({
-    id: row.id,
-    username: row.username,
-    email: row.email,
-    emailVerified: row.emailVerified !== null,
-    name: row.name,
-    pictureUrl: row.pictureUrl,
-    disabled: row.disabledAt !== null,
-    isAdmin: permissions.includes(ADMIN_PERMISSION),
-    permissions: Object.freeze(permissions),
-    createdAt: row.createdAt,
-  });
-}
-
-function isUniqueViolation(err: unknown, column: string): boolean {
-  // Drizzle wraps driver errors; the Postgres error (code 23505) is the cause.
-  for (
-    let e = err as
-      | { code?: string; constraint?: string; detail?: string; cause?: unknown }
-      | undefined;
-    e;
-    e = e.cause as typeof e
-  ) {
-    if (e.code === '23505') return `${e.constraint ?? ''} ${e.detail ?? ''}`.includes(column);
-  }
-  return false;
-}
-
-export function checkNewPassword(password: string, confirm?: string): void {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
-    throw new AccountError('PASSWORD_TOO_SHORT');
-  if (password.length > 1024) throw new AccountError('PASSWORD_TOO_LONG');
-  if (confirm !== undefined && confirm !== password) throw new AccountError('PASSWORD_MISMATCH');
-}
+export {
+  ADMIN_PERMISSION,
+  checkNewPassword,
+  MIN_PASSWORD_LENGTH,
+  type NewUser,
+  type User,
+} from './user.ts';
 
 export function createAccounts(deps: {
   db: Db;
   hasher: PasswordHasher;
   events: EventBus;
+  audit: Audit;
   now?: () => number;
 }) {
-  const { db, hasher, events } = deps;
+  const { db, hasher, events, audit } = deps;
   const now = deps.now ?? Date.now;
   // Users are read on every signed-in request; changes arrive as user.changed events.
   const cache = createLru<User>({ max: 10_000, ttlMs: 60_000, now });
@@ -113,48 +70,91 @@ export function createAccounts(deps: {
     await events.emit({ type: 'user.changed', userId });
   }
 
-  return {
-    async create(input: NewUser): Promise<User> {
-      const username = normaliseUsername(input.username);
-      if (!username) throw new AccountError('USERNAME_INVALID');
-      const email = normaliseEmail(input.email);
-      if (!email) throw new AccountError('EMAIL_INVALID');
-      const name = normaliseName(input.name);
-      if (name === undefined && input.name !== undefined) throw new AccountError('NAME_INVALID');
-      const pictureUrl = normalisePictureUrl(input.pictureUrl);
-      if (pictureUrl === undefined && input.pictureUrl !== undefined)
-        throw new AccountError('PICTURE_URL_INVALID');
-      let passwordHash: string | null = null;
-      if (input.password !== undefined && input.password !== null) {
-        checkNewPassword(input.password);
-        passwordHash = await hasher.hash(input.password);
-      }
-      const id = crypto.randomUUID();
-      const at = new Date(now());
-      try {
-        await db.transaction(async (tx) => {
-          await tx.insert(users).values({
-            id,
-            username: username.display,
-            usernameKey: username.key,
-            email: email.display,
-            emailKey: email.key,
-            emailVerified: input.emailVerified ? at : null,
-            name: name ?? null,
-            pictureUrl: pictureUrl ?? null,
-            passwordHash,
-            passwordChangedAt: passwordHash ? at : null,
-            createdAt: at,
-            updatedAt: at,
-          });
-          if (input.admin)
-            await tx.insert(userPermissions).values({ userId: id, permission: ADMIN_PERMISSION });
+  /** Checks and stores a new user; the caller records why. */
+  async function insert(input: NewUser): Promise<string> {
+    const username = normaliseUsername(input.username);
+    if (!username) throw new AccountError('USERNAME_INVALID');
+    const email = normaliseEmail(input.email);
+    if (!email) throw new AccountError('EMAIL_INVALID');
+    const name = normaliseName(input.name);
+    if (name === undefined && input.name !== undefined) throw new AccountError('NAME_INVALID');
+    const pictureUrl = normalisePictureUrl(input.pictureUrl);
+    if (pictureUrl === undefined && input.pictureUrl !== undefined)
+      throw new AccountError('PICTURE_URL_INVALID');
+    let passwordHash: string | null = null;
+    if (input.password !== undefined && input.password !== null) {
+      checkNewPassword(input.password);
+      passwordHash = await hasher.hash(input.password);
+    }
+    const id = crypto.randomUUID();
+    const at = new Date(now());
+    try {
+      await db.transaction(async (tx) => {
+        await tx.insert(users).values({
+          id,
+          username: username.display,
+          usernameKey: username.key,
+          email: email.display,
+          emailKey: email.key,
+          emailVerified: input.emailVerified ? at : null,
+          name: name ?? null,
+          pictureUrl: pictureUrl ?? null,
+          passwordHash,
+          passwordChangedAt: passwordHash ? at : null,
+          createdAt: at,
+          updatedAt: at,
         });
-      } catch (err) {
-        if (isUniqueViolation(err, 'username')) throw new AccountError('USERNAME_TAKEN');
-        if (isUniqueViolation(err, 'email')) throw new AccountError('EMAIL_TAKEN');
-        throw err;
-      }
+        if (input.admin)
+          await tx.insert(userPermissions).values({ userId: id, permission: ADMIN_PERMISSION });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'username')) throw new AccountError('USERNAME_TAKEN');
+      if (isUniqueViolation(err, 'email')) throw new AccountError('EMAIL_TAKEN');
+      throw err;
+    }
+    return id;
+  }
+
+  /** Sets a password without the current one; unrecorded (the callers record). */
+  async function storePassword(id: string, password: string): Promise<void> {
+    checkNewPassword(password);
+    const passwordHash = await hasher.hash(password);
+    const at = new Date(now());
+    const updated = await db
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: at, updatedAt: at })
+      .where(eq(users.id, id))
+      .returning({ id: users.id });
+    if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
+    await changed(id);
+  }
+
+  return {
+    /**
+     * Creates a user on someone's behalf (`user.create`): an administrator, or the CLI. Absent
+     * actor: set-up and tests, unrecorded.
+     */
+    async create(input: NewUser, actor?: Actor): Promise<User> {
+      const id = await insert(input);
+      if (actor) await audit.act(actor, 'user.create', `user:${id}`);
+      return (await this.findById(id))!;
+    },
+
+    /**
+     * A newcomer creates their own account (`user.register`, or `user.create_first_admin`
+     * from the set-up link), acting as the new user from `context.ip`.
+     */
+    async register(
+      input: NewUser,
+      context: { ip: string | null; firstAdmin?: boolean; invitation?: string },
+    ): Promise<User> {
+      const id = await insert(input);
+      await audit.act(
+        { userId: id, ip: context.ip },
+        context.firstAdmin ? 'user.create_first_admin' : 'user.register',
+        `user:${id}`,
+        context.invitation ? { invitation: context.invitation } : {},
+      );
       return (await this.findById(id))!;
     },
 
@@ -223,6 +223,7 @@ export function createAccounts(deps: {
         /** An administrator vouches for the address (true) or withdraws that (false). */
         emailVerified?: boolean;
       },
+      actor?: Actor,
     ): Promise<User> {
       const patch: Partial<UserRow> = { updatedAt: new Date(now()) };
       if (input.name !== undefined) {
@@ -259,15 +260,17 @@ export function createAccounts(deps: {
         throw err;
       }
       await changed(id);
+      if (actor) await audit.act(actor, 'user.update_profile', `user:${id}`);
       return (await this.findById(id))!;
     },
 
-    /** Changes a password after checking the current one. */
+    /** The member changes their password after giving the current one (`user.change_password`). */
     async changePassword(
       id: string,
       current: string,
       next: string,
       confirm?: string,
+      actor?: Actor,
     ): Promise<void> {
       const [row] = await db
         .select({ hash: users.passwordHash })
@@ -277,24 +280,21 @@ export function createAccounts(deps: {
       checkNewPassword(next, confirm);
       if (!row.hash || !(await hasher.verify(row.hash, current)))
         throw new AccountError('PASSWORD_WRONG');
-      await this.setPassword(id, next);
+      await storePassword(id, next);
+      if (actor) await audit.act(actor, 'user.change_password', `user:${id}`);
     },
 
-    /** Sets a password without the current one (first setup, reset links, administrators). */
-    async setPassword(id: string, password: string): Promise<void> {
-      checkNewPassword(password);
-      const passwordHash = await hasher.hash(password);
-      const at = new Date(now());
-      const updated = await db
-        .update(users)
-        .set({ passwordHash, passwordChangedAt: at, updatedAt: at })
-        .where(eq(users.id, id))
-        .returning({ id: users.id });
-      if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
-      await changed(id);
+    /**
+     * Sets a password without the current one, from a one-time link (`user.set_password`, by
+     * the member from `context.ip`).
+     */
+    async setPassword(id: string, password: string, context: { ip: string | null }): Promise<void> {
+      await storePassword(id, password);
+      await audit.act({ userId: id, ip: context.ip }, 'user.set_password', `user:${id}`);
     },
 
-    async setDisabled(id: string, disabled: boolean): Promise<void> {
+    /** Disables or enables a user (`user.disable` / `user.enable`). */
+    async setDisabled(id: string, disabled: boolean, actor?: Actor): Promise<void> {
       const updated = await db
         .update(users)
         .set({ disabledAt: disabled ? new Date(now()) : null, updatedAt: new Date(now()) })
@@ -302,6 +302,7 @@ export function createAccounts(deps: {
         .returning({ id: users.id });
       if (updated.length === 0) throw new AccountError('USER_NOT_FOUND');
       await changed(id);
+      if (actor) await audit.act(actor, disabled ? 'user.disable' : 'user.enable', `user:${id}`);
     },
 
     async grantPermission(id: string, permission: string): Promise<void> {
@@ -356,12 +357,21 @@ export function createAccounts(deps: {
       return { users: list, next: rows.length > options.limit && last ? last.usernameKey : null };
     },
 
-    /** Deletes a user and, by cascade, their sessions, tokens and grants. True when deleted. */
-    async delete(id: string): Promise<boolean> {
+    /**
+     * Deletes a user and, by cascade, their sessions, tokens and grants (`user.delete`, naming
+     * the username that is gone). True when deleted.
+     */
+    async delete(id: string, actor?: Actor): Promise<boolean> {
       if (!UUID.test(id)) return false;
-      const removed = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
-      if (removed.length > 0) await changed(id);
-      return removed.length > 0;
+      const removed = await db
+        .delete(users)
+        .where(eq(users.id, id))
+        .returning({ id: users.id, username: users.username });
+      if (removed.length === 0) return false;
+      await changed(id);
+      if (actor)
+        await audit.act(actor, 'user.delete', `user:${id}`, { username: removed[0]!.username });
+      return true;
     },
 
     /** Is either identifier in use? For forms that want to say so before hashing a password. */

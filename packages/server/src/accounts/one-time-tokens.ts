@@ -1,7 +1,9 @@
 // One-time links (first-administrator setup, password reset, email verification): a secret
-// token per link, SHA-256 at rest, usable once before it expires.
+// token per link, SHA-256 at rest, usable once before it expires. A reset link an
+// administrator makes for someone is recorded in the audit log (`resetLink`).
 
 import { and, eq, gt, isNull } from 'drizzle-orm';
+import type { Actor, Audit } from '../audit/audit.ts';
 import {
   generateSecretToken,
   hashSecret,
@@ -23,8 +25,8 @@ export interface OneTimeToken {
   expiresAt: Date;
 }
 
-export function createOneTimeTokens(deps: { db: Db; now?: () => number }) {
-  const { db } = deps;
+export function createOneTimeTokens(deps: { db: Db; audit: Audit; now?: () => number }) {
+  const { db, audit } = deps;
   const now = deps.now ?? Date.now;
 
   function live(kind: OneTimeKind, token: unknown) {
@@ -48,20 +50,34 @@ export function createOneTimeTokens(deps: { db: Db; now?: () => number }) {
     expiresAt: oneTimeTokens.expiresAt,
   };
 
+  async function issue(
+    kind: OneTimeKind,
+    options: { userId?: string | null; ttlMs: number },
+  ): Promise<string> {
+    const { token, id, hash } = generateSecretToken(kind);
+    await db.insert(oneTimeTokens).values({
+      id,
+      kind,
+      secretHash: hash.toString('hex'),
+      userId: options.userId ?? null,
+      expiresAt: new Date(now() + options.ttlMs),
+    });
+    return token;
+  }
+
   return {
-    async issue(
-      kind: OneTimeKind,
-      options: { userId?: string | null; ttlMs: number },
-    ): Promise<string> {
-      const { token, id, hash } = generateSecretToken(kind);
-      await db.insert(oneTimeTokens).values({
-        id,
-        kind,
-        secretHash: hash.toString('hex'),
-        userId: options.userId ?? null,
-        expiresAt: new Date(now() + options.ttlMs),
-      });
-      return token;
+    /** A link of `kind`; unrecorded (a step of set-up or of creating a user). */
+    issue,
+
+    /**
+     * A set-password link an administrator makes for `userId` (`user.reset_password_link`);
+     * the current password keeps working until the link is used.
+     */
+    async resetLink(userId: string, actor: Actor): Promise<{ token: string; expiresAt: Date }> {
+      const token = await issue('rst', { userId, ttlMs: SET_PASSWORD_LINK_TTL_MS });
+      const expiresAt = new Date(now() + SET_PASSWORD_LINK_TTL_MS);
+      await audit.act(actor, 'user.reset_password_link', `user:${userId}`);
+      return { token, expiresAt };
     },
 
     /** The token's row if it is live, without using it up (to show the form it opens). */

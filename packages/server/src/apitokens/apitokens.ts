@@ -7,9 +7,11 @@
 // → null, no I/O) → find it (in-process cache → database) → compare the secret's hash in
 // constant time → check expiry → note the use (at most once a minute). Revocation and account
 // changes reach every instance through the event bus and drop the cached entries at once.
+// Creating and revoking a token is recorded in the audit log here, with the actor who did it.
 
 import { and, count, desc, eq } from 'drizzle-orm';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { Actor, Audit } from '../audit/audit.ts';
 import { parseDuration } from '../config/duration.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import { CONTROL_CHARACTERS, UUID } from '../patterns.ts';
@@ -124,20 +126,6 @@ export function normaliseScopes(scopes: unknown): string[] {
   return (unique as string[]).sort();
 }
 
-/** A token in the wire form (snake_case) the JSON API and the CLI's --json print; no secret. */
-export function apiTokenJson(t: ApiTokenInfo) {
-  return {
-    id: t.id,
-    name: t.name,
-    scopes: t.scopes,
-    created_at: t.createdAt.toISOString(),
-    expires_at: t.expiresAt?.toISOString() ?? null,
-    expired: t.expired,
-    last_used_at: t.lastUsedAt?.toISOString() ?? null,
-    last_used_ip: t.lastUsedIp,
-  };
-}
-
 function toInfo(row: Row, at: number): ApiTokenInfo {
   return {
     id: row.id,
@@ -156,6 +144,7 @@ export function createApiTokens(deps: {
   db: Db;
   kv: Kv;
   events: EventBus;
+  audit: Audit;
   accounts: Accounts;
   /**
    * The permission strings a member holds now. Defaults to their direct grants; the access
@@ -166,7 +155,10 @@ export function createApiTokens(deps: {
   now?: () => number;
   onError?: (err: unknown) => void;
 }) {
-  const { db, events, accounts } = deps;
+  const { db, events, audit, accounts } = deps;
+
+  /** The owner is named only when someone else (an administrator, the CLI) acted. */
+  const owner = (actor: Actor, userId: string) => (actor.userId === userId ? {} : { userId });
   const now = deps.now ?? Date.now;
   const permissionsOf =
     deps.permissionsOf ??
@@ -248,11 +240,13 @@ export function createApiTokens(deps: {
     /**
      * Creates a token for a member. Scopes must be permissions the member holds (or the member
      * pseudo-scopes `account:read` / `account:write`). Returns the token — shown once, never
-     * stored — and warnings to pass on (a token without expiry).
+     * stored — and warnings to pass on (a token without expiry). Recorded as `apitoken.create`
+     * when an actor is given (absent: set-up and tests).
      */
     async create(
       userId: string,
       input: { name: string; scopes: string[]; expiresAt: number | null },
+      actor?: Actor,
     ): Promise<{ token: string; info: ApiTokenInfo; warnings: string[] }> {
       const name = normaliseName(input.name);
       if (!name) throw new ApiTokenError('TOKEN_NAME_INVALID');
@@ -293,9 +287,15 @@ export function createApiTokens(deps: {
           expiresAt: expiresAt === null ? null : new Date(expiresAt),
         })
         .returning();
+      const info = toInfo(row!, at);
+      if (actor)
+        await audit.act(actor, 'apitoken.create', `apitoken:${id}`, {
+          ...owner(actor, userId),
+          scopes: info.scopes,
+        });
       return {
         token,
-        info: toInfo(row!, at),
+        info,
         warnings: expiresAt === null ? [NO_EXPIRY_WARNING] : [],
       };
     },
@@ -344,8 +344,9 @@ export function createApiTokens(deps: {
     /**
      * Revokes a token everywhere at once. With `userId`, only if it belongs to that member
      * (someone else's token answers like an unknown one). True when a token was revoked.
+     * Recorded as `apitoken.revoke` when an actor is given (absent: set-up and tests).
      */
-    async revoke(id: string, options: { userId?: string } = {}): Promise<boolean> {
+    async revoke(id: string, options: { userId?: string } = {}, actor?: Actor): Promise<boolean> {
       if (!UUID.test(id)) return false;
       const where = options.userId
         ? and(eq(apiTokens.id, id), eq(apiTokens.userId, options.userId))
@@ -355,6 +356,9 @@ export function createApiTokens(deps: {
         .where(where)
         .returning({ id: apiTokens.id, userId: apiTokens.userId });
       await revokeRows(rows);
+      const [row] = rows;
+      if (row && actor)
+        await audit.act(actor, 'apitoken.revoke', `apitoken:${id}`, owner(actor, row.userId));
       return rows.length > 0;
     },
 

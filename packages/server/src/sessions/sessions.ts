@@ -5,18 +5,21 @@
 // (malformed → null, no I/O) → find the session (in-process cache → shared store → database)
 // → compare the secret's hash in constant time → check expiry → note activity (throttled).
 //
-// A revocation reaches every instance or fails with nothing changed: a tombstone in the shared
-// store first (if that fails, nothing has happened), then the event every instance's cache
-// listens to, then the database row, each retried until it takes. While a store is down, a
-// session this instance holds and heard no revocation of keeps working (STALE_GRACE_MS).
+// Ending sessions (tombstones, event, row, retried until it takes) is `revocation.ts`. While a
+// store is down, a session this instance holds and heard no revocation of keeps working
+// (STALE_GRACE_MS). What a member or an administrator does to sessions (sign in, sign out,
+// revoke) is recorded in the audit log: sign-in here, the rest in `ending.ts`.
 
-import { and, asc, eq, inArray, lt, ne, or } from 'drizzle-orm';
+import { and, asc, eq, lt, ne, or } from 'drizzle-orm';
+import type { Audit } from '../audit/audit.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
 import type { Db } from '../store/db.ts';
 import type { EventBus } from '../store/events.ts';
 import type { Kv } from '../store/kv.ts';
 import { createLru } from '../store/lru.ts';
 import { isStoreUnavailable } from '../store/unavailable.ts';
+import { createSessionEnding } from './ending.ts';
+import { createRevocations, kvKey, tombKey } from './revocation.ts';
 import { sessions } from './tables.ts';
 
 export interface SessionConfig {
@@ -63,57 +66,39 @@ const LOCAL_TTL_MS = 60_000;
  * instance cut off from a Redis that others still reach could miss one; this bounds that.
  */
 export const STALE_GRACE_MS = 5 * 60_000;
-/** How often a revocation's unfinished steps (event, database row) are tried again. */
-const RETRY_MS = 2_000;
 const MISSING = 'missing';
-
-/** A revocation whose tombstones are written but whose event or row deletion has not taken. */
-interface Pending {
-  readonly userId: string;
-  readonly replacedBy?: string;
-  published: boolean;
-}
 
 export function createSessions(deps: {
   db: Db;
   kv: Kv;
   events: EventBus;
+  audit: Audit;
   config: SessionConfig;
   now?: () => number;
   onError?: (err: unknown) => void;
 }) {
-  const { db, kv, events, config } = deps;
+  const { db, kv, events, audit, config } = deps;
   const now = deps.now ?? Date.now;
   const local = createLru<Local | typeof MISSING>({
     max: 50_000,
     ttlMs: LOCAL_TTL_MS + STALE_GRACE_MS,
     now,
   });
-  // Revoked ids, kept as long as the session could have lived. A read that raced the revocation
-  // (an activity write-back, a database read on another instance) may put the session back in a
-  // cache; these tombstones make sure it is still refused.
-  const revokedHere = createLru<true>({ max: 100_000, ttlMs: config.absoluteTimeoutMs, now });
-  const kvKey = (id: string) => `sess:${id}`;
-  const tombKey = (id: string) => `sess-revoked:${id}`;
-
-  // Revocations whose later steps are still to be retried, by session id.
-  const pending = new Map<string, Pending>();
-  let retry: NodeJS.Timeout | null = null;
-  let retryFailing = false;
-  let stopped = false;
   // Bumped when this instance may have missed revocations: a read begun before is not cached.
   let generation = 0;
-
-  function forget(ids: string[]) {
-    for (const id of ids) {
-      local.delete(id);
-      revokedHere.set(id, true);
-    }
-  }
-
-  events.on((event) => {
-    if (event.type === 'sessions.revoked') forget(event.sessionIds);
+  const revocations = createRevocations({
+    db,
+    kv,
+    events,
+    absoluteTimeoutMs: config.absoluteTimeoutMs,
+    now,
+    onForget: (ids) => {
+      for (const id of ids) local.delete(id);
+    },
+    onError: deps.onError,
   });
+  const { end } = revocations;
+
   // The event channel was lost and is back: a revocation sent meanwhile was not heard, so
   // everything held in memory is read again (its tombstone, if any, is in the shared store).
   events.onGap(() => {
@@ -153,7 +138,7 @@ export function createSessions(deps: {
     const at = generation;
     const [shared, tombstone] = await Promise.all([kv.get(kvKey(id)), kv.get(tombKey(id))]);
     if (tombstone) {
-      forget([id]);
+      revocations.forget([id]);
       return null;
     }
     let s: Cached;
@@ -166,7 +151,7 @@ export function createSessions(deps: {
         if (at === generation) local.set(id, MISSING, 30_000);
         return null;
       }
-      if (revokedHere.get(id)) return null; // revoked while we were reading
+      if (revocations.revokedHere(id)) return null; // revoked while we were reading
       s = {
         id: row.id,
         userId: row.userId,
@@ -177,7 +162,7 @@ export function createSessions(deps: {
       };
       await remember(s);
     }
-    if (revokedHere.get(id)) return null; // revoked while we were reading
+    if (revocations.revokedHere(id)) return null; // revoked while we were reading
     const fresh = toLocal(s, now());
     if (at === generation) local.set(id, fresh);
     return fresh;
@@ -188,7 +173,7 @@ export function createSessions(deps: {
     if (hit === MISSING) return null;
     // Trusted from memory only while revocations can be heard; otherwise the shared store decides.
     if (hit && events.listening && now() - hit.readAt < LOCAL_TTL_MS) return hit;
-    if (revokedHere.get(id)) return null;
+    if (revocations.revokedHere(id)) return null;
     try {
       return await load(id);
     } catch (err) {
@@ -235,81 +220,6 @@ export function createSessions(deps: {
       });
   }
 
-  /**
-   * The steps after the tombstones, for every pending revocation (or just `ids`): tell every
-   * instance, then delete the rows. Throws when a step fails; what is left stays pending and
-   * is retried every RETRY_MS until it takes.
-   */
-  async function settle(ids: readonly string[] = [...pending.keys()]) {
-    const byRevocation = new Map<string, string[]>();
-    for (const id of ids) {
-      const p = pending.get(id);
-      if (!p || p.published) continue;
-      const key = `${p.userId}\n${p.replacedBy ?? ''}`;
-      byRevocation.set(key, [...(byRevocation.get(key) ?? []), id]);
-    }
-    for (const group of byRevocation.values()) {
-      await kv.del(...group.map(kvKey));
-      const first = pending.get(group[0]!)!;
-      await events.emit({
-        type: 'sessions.revoked',
-        userId: first.userId,
-        sessionIds: group,
-        ...(first.replacedBy ? { replacedBy: first.replacedBy } : {}),
-      });
-      for (const id of group) pending.get(id)!.published = true;
-    }
-    const published = ids.filter((id) => pending.get(id)?.published);
-    if (published.length === 0) return;
-    await db.delete(sessions).where(inArray(sessions.id, published));
-    for (const id of published) pending.delete(id);
-  }
-
-  function scheduleRetry() {
-    if (retry !== null || stopped || pending.size === 0) return;
-    retry = setTimeout(() => {
-      retry = null;
-      settle()
-        .then(
-          () => {
-            retryFailing = false;
-          },
-          (err) => {
-            // Reported once per outage, not every RETRY_MS.
-            if (!retryFailing) deps.onError?.(err);
-            retryFailing = true;
-          },
-        )
-        .finally(scheduleRetry);
-    }, RETRY_MS);
-    retry.unref();
-  }
-
-  /**
-   * Ends sessions everywhere. The tombstones come first and decide: if they cannot be written
-   * (the shared store is down), this throws with nothing changed; once they are, no instance
-   * that reads the shared store accepts the sessions. Then the event drops them from every
-   * instance's memory, then the rows go. A failure there still throws, so the caller hears
-   * that not everything took, but the rest is retried until it does.
-   */
-  async function end(userId: string, ids: string[], replacedBy?: string) {
-    if (ids.length === 0) return;
-    await Promise.all(ids.map((id) => kv.set(tombKey(id), '1', config.absoluteTimeoutMs)));
-    forget(ids);
-    for (const id of ids) pending.set(id, { userId, replacedBy, published: false });
-    try {
-      await settle(ids);
-    } catch (err) {
-      scheduleRetry();
-      // Told everyone, only the row is left: the revocation took effect everywhere.
-      if (ids.every((id) => pending.get(id)?.published !== false)) {
-        deps.onError?.(err);
-        return;
-      }
-      throw err;
-    }
-  }
-
   /** Whose session this is: from memory, the shared store or the database; null if none. */
   async function ownerOf(id: string): Promise<string | null> {
     const hit = local.get(id);
@@ -331,8 +241,11 @@ export function createSessions(deps: {
     return userId !== null;
   }
 
-  return {
-    /** Starts a session; the token goes into the cookie and is never stored. */
+  const service = {
+    /**
+     * Starts a session (a sign-in, recorded as `session.sign_in` by the member from `meta.ip`);
+     * the token goes into the cookie and is never stored.
+     */
     async create(userId: string, meta: { ip?: string | null; userAgent?: string | null } = {}) {
       const { token, id, hash } = generateSecretToken('sess');
       const at = now();
@@ -363,6 +276,7 @@ export function createSessions(deps: {
         lastSeenAt: at,
         expiresAt: s.expiresAt,
       };
+      await audit.act({ userId, ip: meta.ip }, 'session.sign_in');
       return { token, session };
     },
 
@@ -389,6 +303,10 @@ export function createSessions(deps: {
       };
     },
 
+    /**
+     * Ends a session, unrecorded: a step of another change (a new sign-in replacing it). What a
+     * member or administrator ends goes through `signOut` / `revokeOne` instead.
+     */
     revoke,
 
     /** Ends a user's sessions, all or all but one (the one changing the password). */
@@ -430,11 +348,7 @@ export function createSessions(deps: {
     },
 
     /** Stops retrying unfinished revocations (the instance is closing). */
-    stop() {
-      stopped = true;
-      if (retry !== null) clearTimeout(retry);
-      retry = null;
-    },
+    stop: revocations.stop,
 
     /**
      * Deletes expired rows (absolute or idle); run periodically. An expired session ends as a
@@ -461,6 +375,16 @@ export function createSessions(deps: {
       for (const [userId, ids] of byUser) await end(userId, ids);
       return expired.length;
     },
+  };
+
+  return {
+    ...service,
+    ...createSessionEnding({
+      audit,
+      revoke,
+      revokeAllForUser: service.revokeAllForUser,
+      listForUser: service.listForUser,
+    }),
   };
 }
 

@@ -1,11 +1,8 @@
 // `gatehouse client …`: the OIDC client registry from the command line.
 
-import {
-  type Client,
-  type ClientInput,
-  clientJson,
-  TOKEN_RESPONSE_NOTE,
-} from '../../clients/clients.ts';
+import { CLI_ACTOR } from '../../audit/audit.ts';
+import { type Client, type ClientInput, TOKEN_RESPONSE_NOTE } from '../../clients/clients.ts';
+import { clientJson } from '../../clients/json.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
@@ -154,13 +151,7 @@ ${SETTINGS_HELP}
   async run(values, io) {
     if (typeof values.name !== 'string') throw new UsageError('--name is required');
     return withGatehouse(async (gh) => {
-      const { client, secret } = await gh.clients.create(settingsFrom(values));
-      await gh.audit.record({
-        actorId: null,
-        action: 'client.create',
-        target: `client:${client.clientId}`,
-        details: { via: 'cli' },
-      });
+      const { client, secret } = await gh.clients.create(settingsFrom(values), CLI_ACTOR);
       noteTokenResponse(io, client);
       if (values.json) io.out(JSON.stringify({ ...clientJson(client), client_secret: secret }));
       else {
@@ -222,13 +213,8 @@ ${SETTINGS_HELP}`,
     if (Object.keys(patch).length === 0)
       throw new UsageError('give at least one setting to change');
     return withGatehouse(async (gh) => {
-      const client = await gh.clients.update((await found(gh, clientId)).clientId, patch);
-      await gh.audit.record({
-        actorId: null,
-        action: 'client.update',
-        target: `client:${client.clientId}`,
-        details: { via: 'cli' },
-      });
+      const { clientId: id } = await found(gh, clientId);
+      const client = await gh.clients.update(id, patch, CLI_ACTOR);
       if (patch.responseTypes) noteTokenResponse(io, client);
       io.out(
         values.json
@@ -250,13 +236,7 @@ export const clientDeleteCommand: Command = {
   async run(values, io, positionals) {
     return withGatehouse(async (gh) => {
       const client = await found(gh, clientIdFrom(positionals));
-      await gh.clients.delete(client.clientId);
-      await gh.audit.record({
-        actorId: null,
-        action: 'client.delete',
-        target: `client:${client.clientId}`,
-        details: { via: 'cli' },
-      });
+      await gh.clients.delete(client.clientId, CLI_ACTOR);
       io.out(
         values.json
           ? JSON.stringify({ deleted: client.clientId })
@@ -277,13 +257,7 @@ export const clientRotateSecretCommand: Command = {
   async run(values, io, positionals) {
     return withGatehouse(async (gh) => {
       const client = await found(gh, clientIdFrom(positionals));
-      const secret = await gh.clients.rotateSecret(client.clientId);
-      await gh.audit.record({
-        actorId: null,
-        action: 'client.rotate_secret',
-        target: `client:${client.clientId}`,
-        details: { via: 'cli' },
-      });
+      const secret = await gh.clients.rotateSecret(client.clientId, CLI_ACTOR);
       if (values.json)
         io.out(JSON.stringify({ client_id: client.clientId, client_secret: secret }));
       else {

@@ -1,7 +1,9 @@
 // `gatehouse token create | list | revoke`: personal API tokens for scripts and tools (seed
 // 003's "mint a token with scopes such as upload:read").
 
-import { apiTokenJson, expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { expiresAtFrom } from '../../apitokens/apitokens.ts';
+import { apiTokenJson } from '../../apitokens/json.ts';
+import { CLI_ACTOR } from '../../audit/audit.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
 import { UUID } from '../../patterns.ts';
 import type { Command } from '../command.ts';
@@ -41,7 +43,8 @@ Options:
   --scope S         a permission string such as upload:read; repeat for more
   --expires-in D    30d, 12h, 2w…; "never" or absent: no expiry (a warning is printed)
   --name N          what the token is for (default "CLI token")
-  --json            print {"token", "id", "user_id", "name", "scopes", "expires_at", "warnings"}`,
+  --json            print {"token", "id", "user_id", "username", "name", "scopes", "created_at",
+                    "expires_at", "warnings", …}`,
   options: {
     user: { type: 'string' },
     scope: { type: 'string', multiple: true },
@@ -55,27 +58,19 @@ Options:
     const expiresAt = expiryFrom(values['expires-in'], Date.now());
     return withGatehouse(async (gh) => {
       const user = await findUser(gh, values.user as string);
-      const { token, info, warnings } = await gh.apiTokens.create(user.id, {
-        name: (values.name as string | undefined) ?? 'CLI token',
-        scopes,
-        expiresAt,
-      });
-      await gh.audit.record({
-        actorId: null,
-        action: 'apitoken.create',
-        target: `apitoken:${info.id}`,
-        details: { via: 'cli', userId: user.id, scopes: info.scopes },
-      });
+      const { token, info, warnings } = await gh.apiTokens.create(
+        user.id,
+        { name: (values.name as string | undefined) ?? 'CLI token', scopes, expiresAt },
+        CLI_ACTOR,
+      );
       if (values.json) {
+        // The token as the API shows it, with its secret (once) and its owner.
         io.out(
           JSON.stringify({
             token,
-            id: info.id,
+            ...apiTokenJson(info),
             user_id: user.id,
             username: user.username,
-            name: info.name,
-            scopes: info.scopes,
-            expires_at: info.expiresAt?.toISOString() ?? null,
             warnings,
           }),
         );
@@ -146,14 +141,8 @@ Options:
       throw new UsageError('a token id looks like 0f8fad5b-d9cb-469f-a165-70867728950e');
     return withGatehouse(async (gh) => {
       const info = await gh.apiTokens.get(id.toLowerCase());
-      if (!info || !(await gh.apiTokens.revoke(info.id)))
+      if (!info || !(await gh.apiTokens.revoke(info.id, {}, CLI_ACTOR)))
         throw new CommandError(`there is no token ${id}`);
-      await gh.audit.record({
-        actorId: null,
-        action: 'apitoken.revoke',
-        target: `apitoken:${info.id}`,
-        details: { via: 'cli', userId: info.userId },
-      });
       if (values.json) io.out(JSON.stringify({ revoked: true, id: info.id }));
       else io.out(`Revoked token "${info.name}" (${info.id}).`);
       return 0;

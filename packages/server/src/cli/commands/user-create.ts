@@ -1,4 +1,6 @@
+import { adminUserJson } from '../../accounts/json.ts';
 import { SET_PASSWORD_LINK_TTL_MS } from '../../accounts/one-time-tokens.ts';
+import { CLI_ACTOR } from '../../audit/audit.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
 import { UsageError } from '../output.ts';
@@ -19,7 +21,8 @@ Options:
   --name N            display name
   --admin             grant the gatehouse:admin permission
   --password-stdin    read the password from standard input (one trailing newline is dropped)
-  --json              print {"id", "username", "email", "admin", "set_password_url"?}`,
+  --json              print the user as the admin API does ({"id", "username", "email",
+                      "is_admin", …}) with "admin" and "set_password_url"?`,
   options: {
     username: { type: 'string' },
     email: { type: 'string' },
@@ -32,21 +35,19 @@ Options:
     if (typeof values.email !== 'string') throw new UsageError('--email is required');
     const password = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
     return withGatehouse(async (gh) => {
-      const user = await gh.accounts.create({
-        username: values.username as string,
-        email: values.email as string,
-        name: (values.name as string | undefined) ?? null,
-        password,
-        admin: values.admin === true,
-      });
-      await gh.audit.record({
-        actorId: null,
-        action: 'user.create',
-        target: `user:${user.id}`,
-        details: { via: 'cli' },
-      });
+      const user = await gh.accounts.create(
+        {
+          username: values.username as string,
+          email: values.email as string,
+          name: (values.name as string | undefined) ?? null,
+          password,
+          admin: values.admin === true,
+        },
+        CLI_ACTOR,
+      );
       let setPasswordUrl: string | null = null;
       if (password === null) {
+        // Part of creating the user: not recorded on its own.
         const token = await gh.oneTimeTokens.issue('rst', {
           userId: user.id,
           ttlMs: SET_PASSWORD_LINK_TTL_MS,
@@ -55,10 +56,9 @@ Options:
       }
       if (values.json) {
         io.out(
+          // The user as the admin API shows it; "admin" kept for scripts written against it.
           JSON.stringify({
-            id: user.id,
-            username: user.username,
-            email: user.email,
+            ...adminUserJson(user),
             admin: user.isAdmin,
             ...(setPasswordUrl ? { set_password_url: setPasswordUrl } : {}),
           }),

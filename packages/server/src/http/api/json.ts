@@ -1,11 +1,9 @@
-// The API's resources as JSON (snake_case, ISO times) and their schemas, shared by routes and
-// the OpenAPI document.
+// The schemas of the API's resources, shared by routes and the OpenAPI document. Each
+// resource's wire form is written once, in its subsystem's `json.ts` (`userJson`,
+// `sessionJson`, `apiTokenJson`, `clientJson`), and printed by the API and the CLI alike.
 
 import { z } from 'zod';
-import type { User } from '../../accounts/accounts.ts';
-import { type ApiTokenInfo, apiTokenJson } from '../../apitokens/apitokens.ts';
 import type { ConnectedService } from '../../oidc/connected-services.ts';
-import type { SessionListing } from '../../sessions/sessions.ts';
 
 const time = z.string().describe('ISO 8601 date and time (UTC)');
 
@@ -19,33 +17,12 @@ export const userSchema = z.object({
   is_admin: z.boolean(),
 });
 
-export function userJson(user: User): z.input<typeof userSchema> {
-  return {
-    id: user.id,
-    username: user.username,
-    name: user.name,
-    email: user.email,
-    email_verified: user.emailVerified,
-    picture: user.pictureUrl,
-    is_admin: user.isAdmin,
-  };
-}
-
 /** What administrators see of a user. */
 export const adminUserSchema = userSchema.extend({
   disabled: z.boolean(),
   permissions: z.array(z.string()),
   created_at: time,
 });
-
-export function adminUserJson(user: User): z.input<typeof adminUserSchema> {
-  return {
-    ...userJson(user),
-    disabled: user.disabled,
-    permissions: [...user.permissions],
-    created_at: user.createdAt.toISOString(),
-  };
-}
 
 export const sessionSchema = z.object({
   id: z.string(),
@@ -57,21 +34,6 @@ export const sessionSchema = z.object({
   current: z.boolean().describe('The session making this request.'),
 });
 
-export function sessionJson(
-  s: SessionListing,
-  currentId: string | null,
-): z.input<typeof sessionSchema> {
-  return {
-    id: s.id,
-    created_at: s.createdAt.toISOString(),
-    last_seen_at: s.lastSeenAt.toISOString(),
-    expires_at: s.expiresAt.toISOString(),
-    ip: s.ip,
-    user_agent: s.userAgent,
-    current: s.id === currentId,
-  };
-}
-
 export const tokenSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -82,10 +44,6 @@ export const tokenSchema = z.object({
   last_used_at: time.nullable().describe('Recorded at most once a minute.'),
   last_used_ip: z.string().nullable(),
 });
-
-export function tokenJson(t: ApiTokenInfo): z.input<typeof tokenSchema> {
-  return apiTokenJson(t);
-}
 
 /** A service the member allowed to use their account (a remembered consent). */
 export const connectedServiceSchema = z.object({

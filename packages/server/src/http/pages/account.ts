@@ -13,6 +13,7 @@ import { formField, sendPage } from '../form.ts';
 import { viewUser } from '../view-user.ts';
 import type { ApiTokensSectionProps } from '../views/api-tokens-section.ts';
 import { accountPage, type Notice, portalPage } from '../views/pages.ts';
+import { actorOf } from './actor.ts';
 import { GROUP_NOTICES, myGroupsPanel } from './groups.ts';
 
 type TokenFormState = Pick<ApiTokensSectionProps, 'created' | 'errors' | 'values'>;
@@ -133,11 +134,15 @@ export async function accountPages(
       request,
       reply,
       () =>
-        gh.accounts.updateProfile(request.user!.id, {
-          name: formField(b, 'name'),
-          email: formField(b, 'email'),
-          pictureUrl: formField(b, 'picture_url'),
-        }),
+        gh.accounts.updateProfile(
+          request.user!.id,
+          {
+            name: formField(b, 'name'),
+            email: formField(b, 'email'),
+            pictureUrl: formField(b, 'picture_url'),
+          },
+          actorOf(request),
+        ),
       'profile-saved',
     );
   });
@@ -154,14 +159,10 @@ export async function accountPages(
           formField(b, 'current_password'),
           formField(b, 'new_password'),
           formField(b, 'new_password_confirm'),
+          actorOf(request),
         );
+        // Part of the password change: not recorded on its own.
         await gh.sessions.revokeAllForUser(user.id, { except: request.session!.id });
-        await gh.audit.record({
-          actorId: user.id,
-          action: 'user.change_password',
-          target: `user:${user.id}`,
-          ip: clientAddress(request),
-        });
       },
       'password-changed',
       { password: 'new_password', password_confirm: 'new_password_confirm' },
@@ -170,27 +171,15 @@ export async function accountPages(
 
   app.post('/account/sessions/:id/revoke', signedInForm, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const mine = (await gh.sessions.listForUser(request.user!.id)).some((s) => s.id === id);
     // Someone else's session id answers exactly like an unknown one.
-    if (!mine) throw new HttpError('NOT_FOUND');
-    await gh.sessions.revoke(id);
-    await gh.audit.record({
-      actorId: request.user!.id,
-      action: 'session.revoke',
-      target: `session:${id}`,
-      ip: clientAddress(request),
-    });
+    if (!(await gh.sessions.revokeOne(actorOf(request), request.user!.id, id)))
+      throw new HttpError('NOT_FOUND');
     if (id === request.session!.id) return reply.redirect('/login', 303);
     return reply.redirect('/account?notice=session-revoked', 303);
   });
 
   app.post('/account/sessions/revoke-others', signedInForm, async (request, reply) => {
-    await gh.sessions.revokeAllForUser(request.user!.id, { except: request.session!.id });
-    await gh.audit.record({
-      actorId: request.user!.id,
-      action: 'session.revoke_others',
-      ip: clientAddress(request),
-    });
+    await gh.sessions.revokeOthers(actorOf(request), request.session!.id);
     return reply.redirect('/account?notice=others-revoked', 303);
   });
 
@@ -219,18 +208,15 @@ export async function accountPages(
       expires: formField(b, 'expires_in'),
     };
     try {
-      const { token, info, warnings } = await gh.apiTokens.create(user.id, {
-        name: values.name,
-        scopes: values.scopes,
-        expiresAt: expiresAtFrom(values.expires, gh.now()),
-      });
-      await gh.audit.record({
-        actorId: user.id,
-        action: 'apitoken.create',
-        target: `apitoken:${info.id}`,
-        ip: clientAddress(request),
-        details: { via: 'account', scopes: info.scopes },
-      });
+      const { token, info, warnings } = await gh.apiTokens.create(
+        user.id,
+        {
+          name: values.name,
+          scopes: values.scopes,
+          expiresAt: expiresAtFrom(values.expires, gh.now()),
+        },
+        { ...actorOf(request), via: 'account' },
+      );
       // Shown on this response only: the token is not stored and no redirect could carry it.
       return renderAccount(request, reply, 201, undefined, {
         created: { token, name: info.name, warnings },
@@ -247,15 +233,9 @@ export async function accountPages(
   app.post('/account/tokens/:id/revoke', signedInForm, async (request, reply) => {
     const { id } = request.params as { id: string };
     // Someone else's token id answers exactly like an unknown one.
-    if (!(await gh.apiTokens.revoke(id, { userId: request.user!.id })))
+    const actor = { ...actorOf(request), via: 'account' as const };
+    if (!(await gh.apiTokens.revoke(id, { userId: actor.userId }, actor)))
       throw new HttpError('NOT_FOUND');
-    await gh.audit.record({
-      actorId: request.user!.id,
-      action: 'apitoken.revoke',
-      target: `apitoken:${id}`,
-      ip: clientAddress(request),
-      details: { via: 'account' },
-    });
     return reply.redirect('/account?notice=token-revoked', 303);
   });
 }

@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkNewPassword, type NewUser } from '../../accounts/accounts.ts';
 import { AccountError } from '../../accounts/errors.ts';
 import type { Gatehouse } from '../../gatehouse.ts';
-import { isStoreUnavailable } from '../../store/unavailable.ts';
 import { clientAddress } from '../client-address.ts';
 import { type CookiePolicy, clearSessionCookie, setSessionCookie } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
@@ -40,32 +39,23 @@ export function authFlows(gh: Gatehouse, cookies: CookiePolicy) {
       await gh.sessions.revoke(request.session.id, same ? session.id : undefined);
     }
     setSessionCookie(reply, cookies, token);
-    await gh.audit.record({
-      actorId: userId,
-      action: 'session.sign_in',
-      ip: clientAddress(request),
-    });
   }
 
-  /** Records what created or changed the account, then signs the member in and sends them home. */
-  async function finish(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    userId: string,
-    action: string,
-  ) {
-    await gh.audit.record({
-      actorId: userId,
-      action,
-      target: `user:${userId}`,
-      ip: clientAddress(request),
-    });
+  /** Signs the member in (the account change is recorded by the service) and sends them home. */
+  async function finish(request: FastifyRequest, reply: FastifyReply, userId: string) {
     await signIn(request, reply, userId);
     return reply.redirect('/', 303);
   }
 
-  /** Validates a registration form and creates the account; errors come back per field. */
-  async function registerFromForm(request: FastifyRequest, extra: Partial<NewUser>) {
+  /**
+   * Validates a registration form and creates the account (recorded as the newcomer's own
+   * registration: `how` says through which link); errors come back per field.
+   */
+  async function registerFromForm(
+    request: FastifyRequest,
+    extra: Partial<NewUser>,
+    how: { firstAdmin?: boolean; invitation?: string } = {},
+  ) {
     const b = request.body;
     const values = {
       username: formField(b, 'username'),
@@ -75,12 +65,10 @@ export function authFlows(gh: Gatehouse, cookies: CookiePolicy) {
     const password = formField(b, 'password');
     try {
       checkNewPassword(password, formField(b, 'password_confirm'));
-      const user = await gh.accounts.create({
-        ...values,
-        name: values.name || null,
-        password,
-        ...extra,
-      });
+      const user = await gh.accounts.register(
+        { ...values, name: values.name || null, password, ...extra },
+        { ip: clientAddress(request), ...how },
+      );
       return { user, values, errors: null };
     } catch (err) {
       if (err instanceof AccountError)
@@ -176,22 +164,14 @@ export async function authPages(
 
   app.post('/logout', csrf, async (request, reply) => {
     if (request.session) {
-      await gh.sessions.revoke(request.session.id);
-      // The sign-out has taken effect everywhere by now; a database outage loses only its
-      // audit line (logged instead), not the member's answer.
-      await gh.audit
-        .record({
-          actorId: request.session.userId,
-          action: 'session.sign_out',
-          ip: clientAddress(request),
-        })
-        .catch((err: unknown) => {
-          if (!isStoreUnavailable(err)) throw err;
-          request.log.warn(
-            { userId: request.session?.userId },
-            'sign-out not audited: store unavailable',
-          );
-        });
+      // The sign-out takes effect everywhere first; a database outage loses only its audit
+      // line (logged instead), not the member's answer.
+      const recorded = await gh.sessions.signOut(request.session, { ip: clientAddress(request) });
+      if (!recorded)
+        request.log.warn(
+          { userId: request.session.userId },
+          'sign-out not audited: store unavailable',
+        );
     }
     clearSessionCookie(reply, cookies);
     return sendPage(
@@ -235,7 +215,7 @@ export async function authPages(
         registerPage({ csrfToken: request.csrfToken(), values, errors: errors! }),
         400,
       );
-    return finish(request, reply, user.id, 'user.register');
+    return finish(request, reply, user.id);
   });
 
   // The one-time link printed at first start: creates the first administrator.
@@ -285,16 +265,17 @@ export async function authPages(
       );
     }
     if (!(await gh.oneTimeTokens.consume('setup', token))) throw new HttpError('LINK_INVALID');
-    const { user, values, errors } = await registerFromForm(request, {
-      admin: true,
-      emailVerified: true,
-    });
+    const { user, values, errors } = await registerFromForm(
+      request,
+      { admin: true, emailVerified: true },
+      { firstAdmin: true },
+    );
     if (!user) {
       // The link is used up but no account exists: issue a fresh link on this page.
       const fresh = await gh.oneTimeTokens.issue('setup', { ttlMs: 24 * 60 * 60_000 });
       return sendPage(reply, setupPage(request, fresh, { values, errors: errors! }), 400);
     }
-    return finish(request, reply, user.id, 'user.create_first_admin');
+    return finish(request, reply, user.id);
   });
 
   // One-time set-password links (`gatehouse user create` without --password-stdin).
@@ -335,9 +316,9 @@ export async function authPages(
       return sendPage(reply, page, 400);
     }
     if (!(await gh.oneTimeTokens.consume('rst', token))) throw new HttpError('LINK_INVALID');
-    await gh.accounts.setPassword(user.id, password);
-    // Whoever knew the old password is signed out everywhere.
+    await gh.accounts.setPassword(user.id, password, { ip: clientAddress(request) });
+    // Whoever knew the old password is signed out everywhere (part of the reset, unrecorded).
     await gh.sessions.revokeAllForUser(user.id);
-    return finish(request, reply, user.id, 'user.set_password');
+    return finish(request, reply, user.id);
   });
 }

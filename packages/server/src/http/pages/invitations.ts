@@ -115,20 +115,13 @@ export async function invitationPages(
     const verdict = await gh.throttle.hit('register', clientAddress(request), 10, 60 * 60_000);
     if (!verdict.allowed)
       throw new HttpError('RATE_LIMITED', { retryAfterSeconds: verdict.retryAfterSeconds });
-    const { user, values, errors } = await registerFromForm(request, {});
+    const { user, values, errors } = await registerFromForm(request, {}, { invitation: inv.id });
     if (!user)
       return sendPage(
         reply,
         inviteRegisterPage(request, token, inv.groupPath, { values, errors: errors! }),
         400,
       );
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.register',
-      target: `user:${user.id}`,
-      ip: clientAddress(request),
-      details: { invitation: inv.id },
-    });
     await signIn(request, reply, user.id);
     request.user = user;
     return accept(request, reply, token);

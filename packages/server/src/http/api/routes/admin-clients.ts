@@ -2,8 +2,10 @@
 // returned once, by create and rotate-secret, and stored only as hashes.
 
 import { z } from 'zod';
-import { type Client, type ClientInput, clientJson } from '../../../clients/clients.ts';
+import type { Client, ClientInput } from '../../../clients/clients.ts';
+import { clientJson } from '../../../clients/json.ts';
 import { HttpError } from '../../errors.ts';
+import { apiActor } from '../actor.ts';
 import { type ApiContext, defineRoute } from '../define.ts';
 import { pageOf, pageQuery, paginateList } from '../pagination.ts';
 import { ADMIN_SCOPE } from '../scopes.ts';
@@ -86,16 +88,6 @@ async function target(ctx: ApiContext<{ id: string }, unknown, unknown>): Promis
   return client;
 }
 
-async function audit(ctx: ApiContext<unknown, unknown, unknown>, action: string, clientId: string) {
-  await ctx.gh.audit.record({
-    actorId: ctx.user.id,
-    action,
-    target: `client:${clientId}`,
-    ip: ctx.address,
-    details: { via: 'api' },
-  });
-}
-
 export const listClients = defineRoute({
   id: 'adminListClients',
   method: 'GET',
@@ -125,8 +117,7 @@ export const createClient = defineRoute({
   status: 201,
   response: clientSchema.extend({ client_secret: z.string().nullable() }),
   async handler(ctx) {
-    const { client, secret } = await ctx.gh.clients.create(inputOf(ctx.body));
-    await audit(ctx, 'client.create', client.clientId);
+    const { client, secret } = await ctx.gh.clients.create(inputOf(ctx.body), apiActor(ctx));
     return { ...clientJson(client), client_secret: secret };
   },
 });
@@ -156,8 +147,8 @@ export const updateClient = defineRoute({
   body: z.strictObject({ ...settings, name: settings.name.optional() }),
   response: clientSchema,
   async handler(ctx) {
-    const client = await ctx.gh.clients.update((await target(ctx)).clientId, inputOf(ctx.body));
-    await audit(ctx, 'client.update', client.clientId);
+    const { clientId } = await target(ctx);
+    const client = await ctx.gh.clients.update(clientId, inputOf(ctx.body), apiActor(ctx));
     return clientJson(client);
   },
 });
@@ -172,8 +163,7 @@ export const deleteClient = defineRoute({
   params: clientParams,
   async handler(ctx) {
     const client = await target(ctx);
-    await ctx.gh.clients.delete(client.clientId);
-    await audit(ctx, 'client.delete', client.clientId);
+    await ctx.gh.clients.delete(client.clientId, apiActor(ctx));
   },
 });
 
@@ -188,8 +178,7 @@ export const rotateClientSecret = defineRoute({
   response: z.object({ client_id: z.string(), client_secret: z.string() }),
   async handler(ctx) {
     const client = await target(ctx);
-    const secret = await ctx.gh.clients.rotateSecret(client.clientId);
-    await audit(ctx, 'client.rotate_secret', client.clientId);
+    const secret = await ctx.gh.clients.rotateSecret(client.clientId, apiActor(ctx));
     return { client_id: client.clientId, client_secret: secret };
   },
 });

@@ -3,18 +3,14 @@
 
 import { z } from 'zod';
 import type { User } from '../../../accounts/accounts.ts';
+import { adminUserJson } from '../../../accounts/json.ts';
 import { SET_PASSWORD_LINK_TTL_MS } from '../../../accounts/one-time-tokens.ts';
+import { apiTokenJson } from '../../../apitokens/json.ts';
+import { sessionJson } from '../../../sessions/json.ts';
 import { HttpError } from '../../errors.ts';
+import { apiActor } from '../actor.ts';
 import { type ApiContext, defineRoute } from '../define.ts';
-import {
-  adminUserJson,
-  adminUserSchema,
-  byCreation,
-  sessionJson,
-  sessionSchema,
-  tokenJson,
-  tokenSchema,
-} from '../json.ts';
+import { adminUserSchema, byCreation, sessionSchema, tokenSchema } from '../json.ts';
 import { decodeCursor, encodeCursor, pageOf, pageQuery, paginateList } from '../pagination.ts';
 import { ADMIN_SCOPE } from '../scopes.ts';
 
@@ -29,32 +25,6 @@ async function targetUser(ctx: ApiContext<{ id: string }, unknown, unknown>): Pr
 
 function notYourself(ctx: ApiContext<{ id: string }, unknown, unknown>) {
   if (ctx.params.id === ctx.user.id) throw new HttpError('SELF_LOCKOUT');
-}
-
-async function audit(
-  ctx: ApiContext<unknown, unknown, unknown>,
-  action: string,
-  target: string,
-  details: Record<string, unknown> = {},
-) {
-  await ctx.gh.audit.record({
-    actorId: ctx.user.id,
-    action,
-    target,
-    ip: ctx.address,
-    details: { via: 'api', ...details },
-  });
-}
-
-async function resetLink(ctx: ApiContext<unknown, unknown, unknown>, userId: string) {
-  const token = await ctx.gh.oneTimeTokens.issue('rst', {
-    userId,
-    ttlMs: SET_PASSWORD_LINK_TTL_MS,
-  });
-  return {
-    url: `${ctx.gh.config.issuer}/reset/${token}`,
-    expiresAt: new Date(ctx.gh.now() + SET_PASSWORD_LINK_TTL_MS).toISOString(),
-  };
 }
 
 export const listUsers = defineRoute({
@@ -101,19 +71,25 @@ export const createUser = defineRoute({
   errors: { 409: 'The username or email is taken, or the Idempotency-Key is in use.' },
   async handler(ctx) {
     const { gh, body } = ctx;
-    const user = await gh.accounts.create({
-      username: body.username,
-      email: body.email,
-      name: body.name ?? null,
-      admin: body.admin === true,
-      emailVerified: body.email_verified === true,
+    const user = await gh.accounts.create(
+      {
+        username: body.username,
+        email: body.email,
+        name: body.name ?? null,
+        admin: body.admin === true,
+        emailVerified: body.email_verified === true,
+      },
+      apiActor(ctx),
+    );
+    // Part of creating the user: not recorded on its own.
+    const token = await gh.oneTimeTokens.issue('rst', {
+      userId: user.id,
+      ttlMs: SET_PASSWORD_LINK_TTL_MS,
     });
-    await audit(ctx, 'user.create', `user:${user.id}`);
-    const link = await resetLink(ctx, user.id);
     return {
       ...adminUserJson(user),
-      set_password_url: link.url,
-      set_password_expires_at: link.expiresAt,
+      set_password_url: `${gh.config.issuer}/reset/${token}`,
+      set_password_expires_at: new Date(gh.now() + SET_PASSWORD_LINK_TTL_MS).toISOString(),
     };
   },
 });
@@ -160,18 +136,12 @@ export const updateUser = defineRoute({
     await targetUser(ctx);
     if (body.disabled === true) notYourself(ctx);
     const profile = body.name !== undefined || body.email !== undefined;
-    if (profile || body.email_verified !== undefined)
-      await gh.accounts.updateProfile(params.id, {
-        name: body.name,
-        email: body.email,
-        emailVerified: body.email_verified,
-      });
-    if (body.disabled !== undefined) {
-      await gh.accounts.setDisabled(params.id, body.disabled);
-      await audit(ctx, body.disabled ? 'user.disable' : 'user.enable', `user:${params.id}`);
+    if (profile || body.email_verified !== undefined) {
+      const patch = { name: body.name, email: body.email, emailVerified: body.email_verified };
+      await gh.accounts.updateProfile(params.id, patch, apiActor(ctx));
     }
-    if (profile || body.email_verified !== undefined)
-      await audit(ctx, 'user.update_profile', `user:${params.id}`);
+    if (body.disabled !== undefined)
+      await gh.accounts.setDisabled(params.id, body.disabled, apiActor(ctx));
     return adminUserJson(await targetUser(ctx));
   },
 });
@@ -193,8 +163,7 @@ export const deleteUser = defineRoute({
     notYourself(ctx);
     await gh.sessions.revokeAllForUser(user.id);
     await gh.apiTokens.revokeAllForUser(user.id);
-    await gh.accounts.delete(user.id);
-    await audit(ctx, 'user.delete', `user:${params.id}`, { username: user.username });
+    await gh.accounts.delete(params.id, apiActor(ctx));
   },
 });
 
@@ -213,9 +182,11 @@ export const resetPassword = defineRoute({
   response: z.object({ reset_url: z.string(), expires_at: z.string() }),
   async handler(ctx) {
     const user = await targetUser(ctx);
-    const link = await resetLink(ctx, user.id);
-    await audit(ctx, 'user.reset_password_link', `user:${user.id}`);
-    return { reset_url: link.url, expires_at: link.expiresAt };
+    const link = await ctx.gh.oneTimeTokens.resetLink(user.id, apiActor(ctx));
+    return {
+      reset_url: `${ctx.gh.config.issuer}/reset/${link.token}`,
+      expires_at: link.expiresAt.toISOString(),
+    };
   },
 });
 
@@ -247,12 +218,8 @@ export const revokeUserSession = defineRoute({
   params: z.strictObject({ id: z.uuid(), sessionId: z.uuid() }),
   async handler(ctx) {
     const user = await targetUser(ctx);
-    const theirs = (await ctx.gh.sessions.listForUser(user.id)).some(
-      (s) => s.id === ctx.params.sessionId,
-    );
-    if (!theirs) throw new HttpError('NOT_FOUND', { message: 'There is no such session.' });
-    await ctx.gh.sessions.revoke(ctx.params.sessionId);
-    await audit(ctx, 'session.revoke', `session:${ctx.params.sessionId}`, { userId: user.id });
+    if (!(await ctx.gh.sessions.revokeOne(apiActor(ctx), user.id, ctx.params.sessionId)))
+      throw new HttpError('NOT_FOUND', { message: 'There is no such session.' });
   },
 });
 
@@ -269,7 +236,7 @@ export const listUserTokens = defineRoute({
   async handler(ctx) {
     const user = await targetUser(ctx);
     const page = paginateList(await ctx.gh.apiTokens.listForUser(user.id), ctx.query, byCreation);
-    return { items: page.items.map(tokenJson), next_cursor: page.next_cursor };
+    return { items: page.items.map(apiTokenJson), next_cursor: page.next_cursor };
   },
 });
 
@@ -283,9 +250,8 @@ export const revokeUserToken = defineRoute({
   params: z.strictObject({ id: z.uuid(), tokenId: z.uuid() }),
   async handler(ctx) {
     const user = await targetUser(ctx);
-    if (!(await ctx.gh.apiTokens.revoke(ctx.params.tokenId, { userId: user.id })))
+    if (!(await ctx.gh.apiTokens.revoke(ctx.params.tokenId, { userId: user.id }, apiActor(ctx))))
       throw new HttpError('NOT_FOUND', { message: 'There is no such token.' });
-    await audit(ctx, 'apitoken.revoke', `apitoken:${ctx.params.tokenId}`, { userId: user.id });
   },
 });
 

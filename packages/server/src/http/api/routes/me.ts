@@ -1,18 +1,19 @@
 // The signed-in member: profile, sessions and personal API tokens.
 
 import { z } from 'zod';
+import { userJson } from '../../../accounts/json.ts';
 import { expiresAtFrom, MAX_SCOPES } from '../../../apitokens/apitokens.ts';
+import { apiTokenJson } from '../../../apitokens/json.ts';
+import { sessionJson } from '../../../sessions/json.ts';
 import { HttpError } from '../../errors.ts';
+import { apiActor } from '../actor.ts';
 import { defineRoute } from '../define.ts';
 import {
   byCreation,
   connectedServiceJson,
   connectedServiceSchema,
-  sessionJson,
   sessionSchema,
-  tokenJson,
   tokenSchema,
-  userJson,
   userSchema,
 } from '../json.ts';
 import { pageOf, pageQuery, paginateList } from '../pagination.ts';
@@ -50,18 +51,11 @@ export const updateMe = defineRoute({
   response: userSchema,
   errors: { 409: 'The email address belongs to another account.' },
   async handler({ gh, user, body, address }) {
-    const updated = await gh.accounts.updateProfile(user.id, {
-      name: body.name,
-      email: body.email,
-      pictureUrl: body.picture,
-    });
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'user.update_profile',
-      target: `user:${user.id}`,
-      ip: address,
-      details: { via: 'api' },
-    });
+    const updated = await gh.accounts.updateProfile(
+      user.id,
+      { name: body.name, email: body.email, pictureUrl: body.picture },
+      apiActor({ user, address }),
+    );
     return userJson(updated);
   },
 });
@@ -91,17 +85,9 @@ export const revokeMySession = defineRoute({
   scope: ACCOUNT_WRITE,
   params: idParams,
   async handler({ gh, user, params, address }) {
-    const mine = (await gh.sessions.listForUser(user.id)).some((s) => s.id === params.id);
     // Someone else's session id answers exactly like an unknown one.
-    if (!mine) throw new HttpError('NOT_FOUND', { message: 'There is no such session.' });
-    await gh.sessions.revoke(params.id);
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'session.revoke',
-      target: `session:${params.id}`,
-      ip: address,
-      details: { via: 'api' },
-    });
+    if (!(await gh.sessions.revokeOne(apiActor({ user, address }), user.id, params.id)))
+      throw new HttpError('NOT_FOUND', { message: 'There is no such session.' });
   },
 });
 
@@ -117,7 +103,7 @@ export const listMyTokens = defineRoute({
   response: pageOf(tokenSchema),
   async handler({ gh, user, query }) {
     const page = paginateList(await gh.apiTokens.listForUser(user.id), query, byCreation);
-    return { items: page.items.map(tokenJson), next_cursor: page.next_cursor };
+    return { items: page.items.map(apiTokenJson), next_cursor: page.next_cursor };
   },
 });
 
@@ -158,19 +144,16 @@ export const createMyToken = defineRoute({
           message: `A token can only create tokens with scopes it carries itself; not carried: ${wider.slice(0, 5).join(', ')}.`,
         });
     }
-    const { token, info, warnings } = await gh.apiTokens.create(user.id, {
-      name: body.name,
-      scopes: body.scopes,
-      expiresAt: expiresAtFrom(body.expires_in, gh.now()),
-    });
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'apitoken.create',
-      target: `apitoken:${info.id}`,
-      ip: address,
-      details: { via: 'api', scopes: info.scopes },
-    });
-    return { ...tokenJson(info), token, warnings };
+    const { token, info, warnings } = await gh.apiTokens.create(
+      user.id,
+      {
+        name: body.name,
+        scopes: body.scopes,
+        expiresAt: expiresAtFrom(body.expires_in, gh.now()),
+      },
+      apiActor({ user, address }),
+    );
+    return { ...apiTokenJson(info), token, warnings };
   },
 });
 
@@ -184,15 +167,8 @@ export const revokeMyToken = defineRoute({
   scope: ACCOUNT_WRITE,
   params: idParams,
   async handler({ gh, user, params, address }) {
-    if (!(await gh.apiTokens.revoke(params.id, { userId: user.id })))
+    if (!(await gh.apiTokens.revoke(params.id, { userId: user.id }, apiActor({ user, address }))))
       throw new HttpError('NOT_FOUND', { message: 'There is no such token.' });
-    await gh.audit.record({
-      actorId: user.id,
-      action: 'apitoken.revoke',
-      target: `apitoken:${params.id}`,
-      ip: address,
-      details: { via: 'api' },
-    });
   },
 });
 
