@@ -23,6 +23,7 @@ import { createMiniIssuer, type MiniIssuer } from './helpers/mini-issuer.ts';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const workspace = join(packageDir, '..', '..');
 const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
   exports: Record<string, unknown>;
   dependencies: Record<string, string>;
@@ -182,6 +183,58 @@ describe.skipIf(Boolean(process.env.GATEHOUSE_TEST_DATABASE_URL))(
       for (const framework of ['fastify', 'hono', 'koa']) {
         expect(existsSync(join(app, 'node_modules', framework)), framework).toBe(false);
       }
+    });
+
+    it('gives TypeScript its types through every export path', async () => {
+      // A consumer's strict nodenext project (skipLibCheck, as most have: express 5 ships no
+      // types). The @ts-expect-error lines fail the check if the types were missing (any).
+      const imports = exportPaths.map((path, i) => {
+        const name = path === '.' ? 'gatehouse-client' : `gatehouse-client/${path.slice(2)}`;
+        return `import * as m${i} from '${name}';`;
+      });
+      writeFileSync(
+        join(app, 'check.ts'),
+        `${imports.join('\n')}
+import { createGatehouseClient, type GatehouseUser } from 'gatehouse-client';
+import { parseExpression } from 'gatehouse-client/expression';
+import { expressGatehouse } from 'gatehouse-client/express';
+const gatehouse = createGatehouseClient({ issuer: 'https://auth.example.org', clientId: 'x' });
+const user: GatehouseUser = await gatehouse.verify('token');
+// @ts-expect-error: a member's name is a string or null
+const n: number = user.name;
+// @ts-expect-error: issuer is required
+createGatehouseClient({ clientId: 'x' });
+// @ts-expect-error: the adapter wants a client
+expressGatehouse('not a client');
+console.log(n, parseExpression('members'), ${exportPaths.map((_, i) => `m${i}`).join(', ')});
+`,
+      );
+      const types = join(workspace, 'node_modules', '@types');
+      const started = performance.now();
+      await run(
+        process.execPath,
+        [
+          join(workspace, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '--noEmit',
+          '--strict',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          '--typeRoots',
+          types,
+          'check.ts',
+        ],
+        { cwd: app, timeout: 60_000 },
+      ).catch((e: { stdout?: string }) => {
+        throw new Error(`tsc on the installed package failed:\n${e.stdout}`);
+      });
+      measured.typecheckMs = Math.round(performance.now() - started);
     });
 
     const nodes: Array<[string, () => Promise<string | null>]> = [
