@@ -15,10 +15,18 @@ const services = Boolean(
 );
 const shared = { include, pool: 'forks' as const, testTimeout: 60_000, hookTimeout: 120_000 };
 
+// gatehouse-client's package.json points its exports at dist/ (built by `npm pack`); the
+// "gatehouse-source" condition makes the tests run its TypeScript sources instead, as the
+// server (packages/server/bin/gatehouse.js) and tsc (tsconfig.base.json) do. The other
+// conditions are Vite's defaults for server code.
+const conditions = ['gatehouse-source', 'module', 'node', 'development|production'];
+const resolve = { resolve: { conditions }, ssr: { resolve: { conditions } } };
+
 export default defineConfig({
   test: {
     projects: [
       {
+        ...resolve,
         test: {
           ...shared,
           name: 'embedded',
@@ -29,7 +37,7 @@ export default defineConfig({
           },
         },
       },
-      ...(services ? [{ test: { ...shared, name: 'postgres+redis' } }] : []),
+      ...(services ? [{ ...resolve, test: { ...shared, name: 'postgres+redis' } }] : []),
     ],
   },
 });

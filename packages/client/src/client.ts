@@ -3,6 +3,8 @@
 // verified locally against the published keys; opaque tokens through introspection with a short
 // lease; both are cached until `exp`, the lease, or a revocation event for their subject.
 
+// First: defines the Web Crypto globals jose needs where Node (18) does not.
+import './lib/web-crypto.ts';
 import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { createAccessEvaluator } from './access.ts';
 import { GatehouseError } from './errors.ts';

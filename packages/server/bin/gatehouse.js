@@ -9,6 +9,18 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
+// In this repository gatehouse-client resolves to its TypeScript sources through the
+// "gatehouse-source" export condition (its package.json points the published exports at dist/).
+const { registerHooks } = await import('node:module');
+registerHooks({
+  resolve: (specifier, context, nextResolve) =>
+    specifier === 'gatehouse-client' || specifier.startsWith('gatehouse-client/')
+      ? nextResolve(specifier, {
+          ...context,
+          conditions: [...context.conditions, 'gatehouse-source'],
+        })
+      : nextResolve(specifier, context),
+});
 const { main, KEEP_RUNNING } = await import('../src/cli/main.ts');
 const code = await main(process.argv.slice(2));
 if (code !== KEEP_RUNNING) process.exit(code);
