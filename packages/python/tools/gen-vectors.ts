@@ -2,10 +2,11 @@
 // implementation (packages/client/src/expression.ts) so the Python port cannot drift from it.
 //
 //   node_modules/.bin/node packages/python/tools/gen-vectors.ts          # rewrite the JSON
+//   npx biome format --write packages/python/vectors                     # as Biome formats it
 //   node_modules/.bin/node packages/python/tools/gen-vectors.ts --stdout # print it
 //
 // pytest (tests/test_expression_vectors.py) runs this with --stdout and fails when the output
-// differs from the committed vectors/expression.json, then checks the Python port against them.
+// differs (as data) from the committed vectors/expression.json, then checks the Python port against them.
 
 import { writeFileSync } from 'node:fs';
 import {
