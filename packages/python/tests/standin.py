@@ -5,6 +5,7 @@ stream (``/api/v1/events``) it can push ``recheck`` and ``keys`` to."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import queue
 import threading
@@ -42,6 +43,12 @@ class StandIn:
         self.jwks_fetches = 0
         self.introspections = 0
         self.opaque: Dict[str, Dict[str, Any]] = {}
+        # Browser sign-in: who the next /auth request signs in, codes and refresh tokens.
+        self.login_as: Optional[str] = None
+        self.login_claims: Dict[str, Any] = {}
+        self.codes: Dict[str, Dict[str, Any]] = {}
+        self.refresh_tokens: Dict[str, str] = {}
+        self.resource: Optional[str] = None
         self._streams: List["queue.Queue[Optional[bytes]]"] = []
         self._lock = threading.Lock()
         self.keys: List[Dict[str, Any]] = []
@@ -84,6 +91,25 @@ class StandIn:
         payload.update(claims)
         key = self.keys[0]
         return jwt.encode(payload, key["private"], algorithm="RS256", headers={"kid": key["kid"]})
+
+    def sign_out(self, sub: str) -> None:
+        """Ends the member's grants (their refresh tokens) and pushes a recheck."""
+        for rt, owner in list(self.refresh_tokens.items()):
+            if owner == sub:
+                del self.refresh_tokens[rt]
+        self.push({"type": "recheck", "sub": sub})
+
+    def _tokens(self, sub: str, nonce: Optional[str], aud: Optional[str]) -> Dict[str, Any]:
+        rt = "rt-" + uuid.uuid4().hex
+        self.refresh_tokens[rt] = sub
+        id_claims = {"aud": self.client_id, **({"nonce": nonce} if nonce else {})}
+        return {
+            "access_token": self.sign(sub, aud=aud or self.client_id, **self.login_claims),
+            "id_token": self.sign(sub, **{**self.login_claims, **id_claims}),
+            "refresh_token": rt,
+            "token_type": "Bearer",
+            "expires_in": 600,
+        }
 
     def push(self, event: Dict[str, Any]) -> None:
         data = f"data: {json.dumps(event)}\n\n".encode()
@@ -143,6 +169,26 @@ class StandIn:
                             "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
                         },
                     )
+                if self.path.startswith("/auth?"):
+                    q = {k: v[0] for k, v in parse_qs(self.path.split("?", 1)[1]).items()}
+                    assert q["client_id"] == standin.client_id and q["response_type"] == "code"
+                    assert q["code_challenge_method"] == "S256"
+                    code = uuid.uuid4().hex
+                    standin.codes[code] = {
+                        "sub": standin.login_as,
+                        "nonce": q.get("nonce"),
+                        "challenge": q["code_challenge"],
+                        "redirect_uri": q["redirect_uri"],
+                        "resource": q.get("resource"),
+                    }
+                    sep = "&" if "?" in q["redirect_uri"] else "?"
+                    self.send_response(302)
+                    self.send_header(
+                        "Location", f"{q['redirect_uri']}{sep}code={code}&state={q['state']}"
+                    )
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path == "/jwks":
                     standin.jwks_fetches += 1
                     if standin.jwks_down:
@@ -194,6 +240,24 @@ class StandIn:
                     if not claims:
                         return self._json(200, {"active": False})
                     return self._json(200, {"active": True, "iss": standin.issuer, **claims})
+                if self.path == "/token":
+                    if not self._authorized():
+                        return self._json(401, {"error": "invalid_client"})
+                    if form.get("grant_type") == "authorization_code":
+                        grant = standin.codes.pop(form.get("code", ""), None)
+                        verifier = form.get("code_verifier", "")
+                        challenge = base64.urlsafe_b64encode(
+                            hashlib.sha256(verifier.encode()).digest()
+                        ).rstrip(b"=").decode()
+                        if not grant or grant["challenge"] != challenge or grant["redirect_uri"] != form.get("redirect_uri"):
+                            return self._json(400, {"error": "invalid_grant"})
+                        return self._json(200, standin._tokens(grant["sub"], grant["nonce"], grant["resource"]))
+                    if form.get("grant_type") == "refresh_token":
+                        sub = standin.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                        if not sub:
+                            return self._json(400, {"error": "invalid_grant"})
+                        return self._json(200, standin._tokens(sub, None, standin.resource))
+                    return self._json(400, {"error": "unsupported_grant_type"})
                 self._json(404, {"error": "not_found"})
 
         return Handler
