@@ -61,3 +61,55 @@ async def test_quart_guards(app, standin):
     assert (await (await c.get("/me", headers=bob)).get_json())["username"] == "bob"
     assert (await c.post("/posts", headers=bob)).status_code == 403
     assert (await c.get("/workshop", headers=bob)).status_code == 403
+
+
+async def test_quart_browser_sign_in_and_revocation(standin):
+    """The code flow through Quart's test client, then a recheck ends the session."""
+    import asyncio
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from signin import _NoRedirect, cookie_header, cookies_from
+    from gatehouse_client import SessionOptions
+
+    standin.login_as = ADA
+    client = GatehouseClient(
+        standin.issuer, standin.client_id, standin.client_secret,
+        session=SessionOptions(secret="q" * 40, redirect_uri="http://service.test/auth/callback"),
+    )
+    app = quart.Quart(__name__)
+    gate = QuartGatehouse(client, app)
+
+    @app.get("/api/me")
+    @gate.login_required
+    async def me():
+        return gate.member.to_dict()
+
+    c = app.test_client()
+    jar = {}
+
+    async def get(path):
+        c.cookie_jar.clear() if c.cookie_jar is not None else None  # the test keeps the cookies
+        r = await c.get(path, headers={"Cookie": cookie_header(jar)})
+        cookies_from({"set-cookie": r.headers.get_all("Set-Cookie")}, jar)
+        return r
+
+    r = await get("/auth/login?returnTo=/api/me")
+    assert r.status_code == 303
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, opener.open, r.headers["Location"])
+    except urllib.error.HTTPError as err:
+        callback = urlsplit(err.headers["Location"])
+    r = await get(f"{callback.path}?{callback.query}")
+    assert r.status_code == 303 and r.headers["Location"] == "/api/me"
+    assert (await (await get("/api/me")).get_json())["id"] == ADA
+    await asyncio.get_running_loop().run_in_executor(None, client.connect, 5)
+    standin.sign_out(ADA)
+    started = asyncio.get_running_loop().time()
+    status = 200
+    while status == 200 and asyncio.get_running_loop().time() - started < 1.0:
+        status = (await get("/api/me")).status_code
+        await asyncio.sleep(0.01)
+    assert status == 401
+    client.close()
