@@ -107,7 +107,9 @@ class KeySet:
         """The public key for a token header, refreshing once for an unknown ``kid``."""
         now = self._clock()
         if now - self._fetched_at > self._max_age and now - self._attempted_at >= self._cooldown:
-            # Stale: refresh in the background; the held keys answer meanwhile.
+            # Stale: refresh in the background (one thread, not one per request); the held keys
+            # answer meanwhile.
+            self._attempted_at = now
             threading.Thread(target=self._background_refresh, daemon=True).start()
         held = self._find(alg, kid)
         if held is None:
