@@ -40,8 +40,8 @@ def test_committed_vectors_match_the_typescript_implementation():
     # Compared as data: the committed file is formatted by Biome.
     assert json.loads(out) == VECTORS, (
         "vectors/expression.json is stale: run "
-        "node_modules/.bin/node packages/python/tools/gen-vectors.ts (then npx biome format "
-        "--write packages/python/vectors) and port the change to expression.py"
+        "node_modules/.bin/node packages/python/tools/gen-vectors.ts and port the change to "
+        "expression.py"
     )
 
 

@@ -2,13 +2,14 @@
 // implementation (packages/client/src/expression.ts) so the Python port cannot drift from it.
 //
 //   node_modules/.bin/node packages/python/tools/gen-vectors.ts          # rewrite the JSON
-//   npx biome format --write packages/python/vectors                     # as Biome formats it
 //   node_modules/.bin/node packages/python/tools/gen-vectors.ts --stdout # print it
 //
 // pytest (tests/test_expression_vectors.py) runs this with --stdout and fails when the output
 // differs (as data) from the committed vectors/expression.json, then checks the Python port against them.
 
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   ExpressionError,
   evaluateExpression,
@@ -216,4 +217,13 @@ const vectors = {
 
 const json = `${JSON.stringify(vectors, null, 1)}\n`;
 if (process.argv.includes('--stdout')) process.stdout.write(json);
-else writeFileSync(new URL('../vectors/expression.json', import.meta.url), json);
+else {
+  const file = fileURLToPath(new URL('../vectors/expression.json', import.meta.url));
+  writeFileSync(file, json);
+  // Committed as Biome formats it, so `npm run lint` passes.
+  execFileSync(fileURLToPath(new URL('../../../node_modules/.bin/biome', import.meta.url)), [
+    'format',
+    '--write',
+    file,
+  ]);
+}
