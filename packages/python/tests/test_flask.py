@@ -110,11 +110,3 @@ def test_flask_expression_and_permission_refusals(app, standin):
     assert c.get("/workshop", headers=auth(banned)).status_code == 403
     team = standin.sign(ADA, groups=["teams"])
     assert c.get("/teams/red", headers=auth(team)).data == b"red"
-
-
-def test_a_browser_gets_a_page_not_json(app, standin):
-    c = app.test_client()
-    bob = standin.sign(BOB, username="bob", groups=[], permissions=[])
-    c.post("/users", headers=auth(bob))
-    r = c.get("/workshop", headers={**auth(bob)})
-    assert r.headers["Content-Type"] == "application/json"

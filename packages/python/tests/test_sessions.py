@@ -196,3 +196,42 @@ def test_sign_out_goes_to_the_end_session_endpoint(service, standin):
     assert "gatehouse_service_session" not in jar
     status, _ = get("/auth/logout", {"Sec-Fetch-Site": "cross-site"})
     assert status == 403
+
+
+def test_a_signed_in_browser_gets_pages_and_an_unknown_member_the_register_page(standin):
+    client = make_client(standin)
+    known = set()
+    client.is_known_user = lambda m: m.id in known
+    client.unknown_user_redirect = "/register"
+    app = flask.Flask(__name__)
+    gate = FlaskGatehouse(client, app)
+
+    @app.get("/workshop")
+    @gate.require_access("members/kitchen")
+    def workshop():
+        return "kitchen"
+
+    @app.get("/register")
+    @gate.login_required(allow_unknown=True)
+    def register():
+        known.add(gate.member.id)
+        return "registered"
+
+    c = app.test_client(use_cookies=False)
+
+    def get(path, headers):
+        r = c.get(path, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    jar = {}
+    sign_in(get, jar)
+    nav = {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    status, headers = get("/workshop", nav)
+    assert status == 303 and headers["location"] == ["/register"]
+    assert get("/register", nav)[0] == 200
+    r = c.get("/workshop", headers=nav)
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
+    assert b"You do not have access to this." in r.data
+    r = c.get("/workshop", headers={"Cookie": cookie_header(jar)})  # a script: JSON
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    client.close()
