@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from typing import Callable, Dict, Tuple
 from urllib.parse import urlsplit

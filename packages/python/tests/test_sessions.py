@@ -4,7 +4,6 @@ session ended within a second by a recheck event, sign-out, and a callback witho
 transaction."""
 
 import time
-import urllib.error  # noqa: F401  (signin uses it)
 
 import flask
 import pytest

@@ -13,7 +13,6 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import GatehouseError
