@@ -1,0 +1,236 @@
+"""Browser sign-in (code flow with PKCE, state, nonce) and the service session, through the
+Flask, FastAPI and Django adapters: sign in, the member from the cookie, a forged cookie, the
+session ended within a second by a recheck event, sign-out, and a callback without its
+transaction."""
+
+import time
+
+import flask
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from conftest import ADA
+from signin import cookie_header, cookies_from, sign_in
+from gatehouse_client import GatehouseClient, Member, SessionOptions
+from gatehouse_client.fastapi import FastAPIGatehouse
+from gatehouse_client.flask import FlaskGatehouse
+
+SERVICE = "http://service.test"
+
+
+def make_client(standin):
+    standin.login_as = ADA
+    standin.login_claims = {"name": "Ada <L>", "email": "ada@example.org"}
+    return GatehouseClient(
+        standin.issuer, standin.client_id, standin.client_secret,
+        session=SessionOptions(secret="x" * 40, redirect_uri=f"{SERVICE}/auth/callback"),
+    )
+
+
+def flask_get(standin):
+    client = make_client(standin)
+    app = flask.Flask(__name__)
+    gate = FlaskGatehouse(client, app)
+
+    @app.get("/api/me")
+    @gate.login_required
+    def me():
+        return gate.member.to_dict()
+
+    @app.get("/page")
+    @gate.login_required
+    def page():
+        return "page"
+
+    c = app.test_client(use_cookies=False)  # the tests keep the cookies
+
+    def get(path, headers, method="GET"):
+        r = c.open(path, method=method, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    return client, get
+
+
+def fastapi_get(standin):
+    client = make_client(standin)
+    gate = FastAPIGatehouse(client)
+    app = FastAPI()
+    gate.install(app)
+
+    @app.get("/api/me")
+    async def me(member: Member = Depends(gate.login_required())):
+        return member.to_dict()
+
+    @app.get("/page")
+    async def page(member: Member = Depends(gate.login_required())):
+        return "page"
+
+    c = TestClient(app, base_url=SERVICE)
+
+    def get(path, headers, method="GET"):
+        c.cookies.clear()  # the tests keep the cookies
+        r = c.request(method, path, headers=headers, follow_redirects=False)
+        return r.status_code, {k: r.headers.get_list(k) for k in set(r.headers.keys())}
+
+    return client, get
+
+
+def django_get(standin):
+    import django_site
+    from django.test import Client
+
+    client = make_client(standin)
+    django_site.CLIENT = client
+
+    def get(path, headers, method="GET"):
+        c = Client(HTTP_HOST="service.test")  # a fresh client: the tests keep the cookies
+        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+        r = c.generic(method, path, **meta)
+        out = {k.lower(): [v] for k, v in r.items()}
+        out["set-cookie"] = [m.OutputString() for m in r.cookies.values()]
+        return r.status_code, out
+
+    return client, get
+
+
+@pytest.fixture(params=["flask", "fastapi", "django"])
+def service(request, standin):
+    makers = {"flask": flask_get, "fastapi": fastapi_get, "django": django_get}
+    client, get = makers[request.param](standin)
+    yield client, get
+    client.close()
+
+
+def test_sign_in_then_the_member_from_the_session(service, standin):
+    client, get = service
+    jar = {}
+    assert sign_in(get, jar, "/page") == "/page"
+    assert "gatehouse_service_session" in jar
+    status, _ = get("/api/me", {"Cookie": cookie_header(jar), "Accept": "application/json"})
+    assert status == 200
+
+
+def test_browser_is_sent_to_sign_in_and_api_gets_401(service):
+    _, get = service
+    status, headers = get("/page", {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
+    assert status == 303 and headers["location"] == ["/auth/login?returnTo=%2Fpage"]
+    status, _ = get("/api/me", {})
+    assert status == 401
+
+
+def test_no_open_redirect_and_no_callback_without_transaction(service):
+    _, get = service
+    jar = {}
+    assert sign_in(get, jar, "//evil.example/") == "/"
+    status, _ = get("/auth/callback?code=abc&state=xyz", {})
+    assert status == 400
+
+
+def test_forged_cookies_are_refused(service):
+    _, get = service
+    jar = {}
+    sign_in(get, jar)
+    value = jar["gatehouse_service_session"]
+    flipped = value[:60] + ("A" if value[60] != "A" else "B") + value[61:]
+    for cookie in [f"gatehouse_service_session={flipped}", "gatehouse_service_session=garbage",
+                   "gatehouse_service_session=" + "A" * 9000]:
+        assert get("/api/me", {"Cookie": cookie})[0] == 401
+
+
+def test_a_recheck_ends_the_session_within_a_second(service, standin):
+    client, get = service
+    jar = {}
+    sign_in(get, jar)
+    client.connect(timeout=5)
+    assert get("/api/me", {"Cookie": cookie_header(jar)})[0] == 200
+    standin.sign_out(ADA)
+    started = time.monotonic()
+    status = 200
+    while time.monotonic() - started < 1.0 and status == 200:
+        status, headers = get("/api/me", {"Cookie": cookie_header(jar)})
+        time.sleep(0.01)
+    assert status == 401
+    cookies_from(headers, jar)
+    assert "gatehouse_service_session" not in jar
+
+
+def test_a_lease_renews_with_the_refresh_token(standin):
+    client = make_client(standin)
+    client.lease_seconds = 0  # every request asks Gatehouse
+    app = flask.Flask(__name__)
+    gate = FlaskGatehouse(client, app)
+
+    @app.get("/api/me")
+    @gate.login_required
+    def me():
+        return gate.member.to_dict()
+
+    c = app.test_client(use_cookies=False)
+
+    def get(path, headers):
+        r = c.get(path, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    jar = {}
+    sign_in(get, jar)
+    for _ in range(3):  # each renewal rotates the refresh token
+        status, headers = get("/api/me", {"Cookie": cookie_header(jar)})
+        assert status == 200
+        cookies_from(headers, jar)
+    standin.refresh_tokens.clear()  # Gatehouse ended the grant
+    assert get("/api/me", {"Cookie": cookie_header(jar)})[0] == 401
+    client.close()
+
+
+def test_sign_out_goes_to_the_end_session_endpoint(service, standin):
+    _, get = service
+    jar = {}
+    sign_in(get, jar)
+    status, headers = get("/auth/logout", {"Cookie": cookie_header(jar)})
+    assert status == 303
+    assert headers["location"][0].startswith(f"{standin.issuer}/session/end?client_id=svc")
+    assert "id_token_hint=" in headers["location"][0]
+    cookies_from(headers, jar)
+    assert "gatehouse_service_session" not in jar
+    status, _ = get("/auth/logout", {"Sec-Fetch-Site": "cross-site"})
+    assert status == 403
+
+
+def test_a_signed_in_browser_gets_pages_and_an_unknown_member_the_register_page(standin):
+    client = make_client(standin)
+    known = set()
+    client.is_known_user = lambda m: m.id in known
+    client.unknown_user_redirect = "/register"
+    app = flask.Flask(__name__)
+    gate = FlaskGatehouse(client, app)
+
+    @app.get("/workshop")
+    @gate.require_access("members/kitchen")
+    def workshop():
+        return "kitchen"
+
+    @app.get("/register")
+    @gate.login_required(allow_unknown=True)
+    def register():
+        known.add(gate.member.id)
+        return "registered"
+
+    c = app.test_client(use_cookies=False)
+
+    def get(path, headers):
+        r = c.get(path, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    jar = {}
+    sign_in(get, jar)
+    nav = {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+    status, headers = get("/workshop", nav)
+    assert status == 303 and headers["location"] == ["/register"]
+    assert get("/register", nav)[0] == 200
+    r = c.get("/workshop", headers=nav)
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
+    assert b"You do not have access to this." in r.data
+    r = c.get("/workshop", headers={"Cookie": cookie_header(jar)})  # a script: JSON
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    client.close()

@@ -1,0 +1,289 @@
+"""Local verification, introspection leases and revocation events against the stand-in: the
+same hostile-token table as the TypeScript SDK's tests."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from conftest import ADA
+from standin import stranger_key
+from gatehouse_client import GatehouseClient, GatehouseError, Member
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: dict, payload: dict, sign=None) -> str:
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    sig = sign(signing_input.encode()) if sign else b""
+    return f"{signing_input}.{b64(sig)}"
+
+
+def code_of(client, token) -> str:
+    with pytest.raises(GatehouseError) as info:
+        client.verify(token)
+    return info.value.code
+
+
+def test_verifies_a_signed_access_token_into_a_member(standin, client):
+    member = client.verify(standin.sign(ADA, name="Ada", email="ada@example.org"))
+    assert isinstance(member, Member)
+    assert member.id == ADA
+    assert member.username == "ada"
+    assert member.groups == ("members/workshop",)
+    assert member.permissions == ("post:messages",)
+    assert member.in_group("members/workshop/laser") and not member.in_group("members")
+    assert member["id"] == ADA  # Flask Modular Login's user["id"]
+
+
+def test_hostile_token_table(standin, client):
+    now = int(time.time())
+    good = standin.sign(ADA)
+    header, payload, signature = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    stranger = stranger_key()
+    pem = standin.public_pem
+    table = {
+        "expired": (standin.sign(ADA, exp=now - 600, iat=now - 1200), "token_expired"),
+        "wrong audience": (standin.sign(ADA, aud="someone-else"), "token_invalid"),
+        "wrong issuer": (standin.sign(ADA, iss="https://evil.example"), "token_invalid"),
+        "unknown kid": (
+            jwt.encode({**claims}, stranger, algorithm="RS256", headers={"kid": "not-published"}),
+            "token_invalid",
+        ),
+        "alg none": (forge({"alg": "none"}, claims), "token_invalid"),
+        "alg none, kid": (
+            forge({"alg": "none", "kid": standin.keys[0]["kid"]}, claims),
+            "token_invalid",
+        ),
+        "HS256 with the public key as secret": (
+            forge(
+                {"alg": "HS256", "kid": standin.keys[0]["kid"]},
+                claims,
+                lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
+            ),
+            "token_invalid",
+        ),
+        "HS256 with the JWK's n as secret": (
+            forge(
+                {"alg": "HS256"},
+                claims,
+                lambda data: hmac.new(standin.keys[0]["jwk"]["n"].encode(), data, hashlib.sha256).digest(),
+            ),
+            "token_invalid",
+        ),
+        "tampered payload": (
+            f"{header}.{b64(json.dumps({**claims, 'permissions': ['admin:all']}).encode())}.{signature}",
+            "token_invalid",
+        ),
+        "bad signature": (f"{good}x", "token_invalid"),
+        "not yet valid": (standin.sign(ADA, nbf=now + 600), "token_invalid"),
+        "no exp": (standin.sign(ADA, exp=None), "token_invalid"),
+        "ES256 header on an RSA key": (
+            forge({"alg": "ES256", "kid": standin.keys[0]["kid"]}, claims, lambda d: b"x" * 64),
+            "token_invalid",
+        ),
+        "malformed": ("not.a.token", "token_invalid"),
+    }
+    for name, (token, expected) in table.items():
+        if name == "no exp":
+            parts = token.split(".")
+            body = json.loads(base64.urlsafe_b64decode(parts[1] + "=="))
+            body.pop("exp", None)
+            token = jwt.encode(body, standin.keys[0]["private"], algorithm="RS256",
+                               headers={"kid": standin.keys[0]["kid"]})
+        assert code_of(client, token) == expected, name
+    # The good one still works after all that.
+    assert client.verify(good).id == ADA
+
+
+def test_an_es256_key_cannot_verify_an_rs256_claim(standin):
+    # A client limited to ES256 refuses RS256 tokens outright.
+    c = GatehouseClient(standin.issuer, standin.client_id, algorithms=["ES256"], events=False)
+    assert code_of(c, standin.sign(ADA)) == "token_invalid"
+
+
+def test_symmetric_algorithms_cannot_be_configured(standin):
+    with pytest.raises(GatehouseError) as info:
+        GatehouseClient(standin.issuer, standin.client_id, algorithms=["HS256", "none"])
+    assert info.value.code == "configuration"
+
+
+def test_algorithms_are_pinned_to_those_the_issuer_announces(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id, events=False,
+                        algorithms=["RS256", "ES384"])
+    assert c.algorithms == ("RS256",)
+
+
+def test_missing_and_oversized_tokens(client):
+    assert code_of(client, "") == "token_missing"
+    assert code_of(client, None) == "token_missing"
+    assert code_of(client, "a." + "b" * 20000 + ".c") == "token_invalid"
+
+
+def test_unknown_kid_refreshes_once_per_cooldown_then_fails_closed(standin, client):
+    client.verify(standin.sign(ADA))
+    fetches = standin.jwks_fetches
+    stranger = stranger_key()
+    forged = [
+        jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
+                   stranger, algorithm="RS256", headers={"kid": f"k{i}"})
+        for i in range(20)
+    ]
+    for t in forged:
+        assert code_of(client, t) == "token_invalid"
+    assert standin.jwks_fetches - fetches <= 1
+
+
+def test_key_rotation_is_picked_up_for_a_new_kid(standin, client):
+    client.verify(standin.sign(ADA))
+    standin.rotate()
+    time.sleep(0.25)  # the cool-down
+    assert client.verify(standin.sign(ADA)).id == ADA
+
+
+def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(standin, client):
+    client.verify(standin.sign(ADA))
+    standin.jwks_down = True
+    assert client.verify(standin.sign(ADA, jti="second")).id == ADA
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    token = jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
+                       stranger, algorithm="ES256", headers={"kid": "unknown"})
+    time.sleep(0.25)
+    assert code_of(client, token) == "token_invalid"
+
+
+def test_opaque_api_tokens_are_introspected_and_leased(standin, client):
+    client.connect(timeout=5)  # a (re)connection clears the leases: connect first
+    standin.opaque["gth_api_abc"] = {"sub": ADA, "preferred_username": "ada",
+                                     "permissions": ["post:messages"], "exp": int(time.time()) + 3600}
+    assert client.verify("gth_api_abc").permissions == ("post:messages",)
+    assert client.verify("gth_api_abc").id == ADA
+    assert standin.introspections == 1  # the second answer came from the lease
+    assert code_of(client, "gth_api_nope") == "token_invalid"
+    assert code_of(client, "gth_api_nope") == "token_invalid"
+    assert standin.introspections == 2  # a refusal is remembered briefly too
+
+
+def test_opaque_lease_ends(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret, lease_seconds=0.2, events=False)
+    standin.opaque["gth_api_x"] = {"sub": ADA}
+    c.verify("gth_api_x")
+    del standin.opaque["gth_api_x"]
+    assert c.verify("gth_api_x").id == ADA
+    time.sleep(0.3)
+    assert code_of(c, "gth_api_x") == "token_invalid"
+
+
+def test_opaque_tokens_need_a_client_secret(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id)
+    assert code_of(c, "gth_api_x") == "configuration"
+
+
+def wait_for(predicate, timeout=1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_a_recheck_event_revokes_a_cached_jwt_within_a_second(standin, client):
+    client.connect(timeout=5)
+    old = standin.sign(ADA, iat=int(time.time()) - 5)
+    assert client.verify(old).id == ADA
+    heard = []
+    client.on_recheck(heard.append)
+    standin.push({"type": "recheck", "sub": ADA})
+    started = time.monotonic()
+
+    def refused():
+        try:
+            client.verify(old)
+            return False
+        except GatehouseError as err:
+            return err.code == "token_revoked"
+
+    assert wait_for(refused, 1.0)
+    assert time.monotonic() - started < 1.0
+    assert heard == [ADA]
+    # A token issued after the revocation is served.
+    time.sleep(1.05)
+    assert client.verify(standin.sign(ADA, jti="new")).id == ADA
+
+
+def test_a_recheck_event_revokes_a_leased_api_token(standin, client):
+    client.connect(timeout=5)
+    standin.opaque["gth_api_r"] = {"sub": ADA}
+    client.verify("gth_api_r")
+    del standin.opaque["gth_api_r"]
+    standin.push({"type": "recheck", "sub": ADA})
+
+    def refused():
+        try:
+            client.verify("gth_api_r")
+            return False
+        except GatehouseError:
+            return True
+
+    assert wait_for(refused, 1.0)
+
+
+def test_a_keys_event_refreshes_the_key_set(standin, client):
+    client.connect(timeout=5)
+    client.verify(standin.sign(ADA))
+    fetches = standin.jwks_fetches
+    standin.push({"type": "keys"})
+    assert wait_for(lambda: standin.jwks_fetches > fetches, 1.0)
+
+
+def test_the_stream_reconnects_and_rechecks_every_lease(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret)
+    try:
+        c.connect(timeout=5)
+        standin.opaque["gth_api_g"] = {"sub": ADA}
+        c.verify("gth_api_g")
+        assert len(c.cache) == 1
+        standin.drop_streams()
+        assert wait_for(lambda: standin.stream_count == 0 or not c.events_connected, 2)
+        assert wait_for(lambda: c.events_connected and standin.stream_count == 1, 3)
+        assert len(c.cache) == 0  # the lease is checked again after the gap
+    finally:
+        c.close()
+
+
+def test_events_with_wrong_credentials_do_not_connect(standin):
+    errors = []
+    c = GatehouseClient(standin.issuer, standin.client_id, "wrong" * 8, on_error=errors.append)
+    try:
+        with pytest.raises(GatehouseError):
+            c.connect(timeout=0.5)
+        assert errors and "401" in str(errors[0])
+    finally:
+        c.close()
+
+
+def test_discovery_must_name_the_configured_issuer(standin):
+    c = GatehouseClient(standin.issuer + "/", standin.client_id, events=False)
+    assert code_of(c, standin.sign(ADA)) == "configuration"
+
+
+def test_unreachable_issuer():
+    c = GatehouseClient("http://127.0.0.1:9", "svc", events=False, timeout=1)
+    key = stranger_key()
+    assert code_of(c, jwt.encode({"sub": ADA}, key, algorithm="RS256")) == "issuer_unavailable"
+
+
+async def test_averify_answers_from_the_cache(standin, client):
+    token = standin.sign(ADA)
+    assert (await client.averify(token)).id == ADA
+    assert client.cached(token) is not None
+    assert (await client.averify(token)).id == ADA
