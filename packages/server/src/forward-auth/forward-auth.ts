@@ -279,7 +279,12 @@ export function createForwardAuth(deps: {
       if (at === epoch) credentials.set(hash, outcome);
       return NOT_FOR_PROXY;
     }
-    if (at === epoch) credentials.set(hash, outcome);
+    // Trusted for the lease, never past the credential's own expiry.
+    const lease =
+      outcome.via === 'session' || outcome.expiresAt === null
+        ? CREDENTIAL_LEASE_MS
+        : Math.min(CREDENTIAL_LEASE_MS, outcome.expiresAt - now());
+    if (at === epoch && lease > 0) credentials.set(hash, outcome, lease);
     return { key, claim: outcome };
   }
 

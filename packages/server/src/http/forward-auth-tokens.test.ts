@@ -62,6 +62,19 @@ describe(`forward auth holds API tokens to their scopes (${storageMode()})`, () 
     }
   });
 
+  it('trusts a verified token no longer than it lives (the lease never outlasts its expiry)', async () => {
+    const expiresAt = Date.now() + 3000;
+    const { token } = await t.gh.apiTokens.create(userId, {
+      name: 'short-lived',
+      scopes: ['proxy'],
+      expiresAt,
+    });
+    expect((await verify(bearer(token))).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, expiresAt + 200 - Date.now()));
+    // Within the 30 s credential lease, but past the token's own expiry.
+    expect((await verify(bearer(token))).statusCode).toBe(401);
+  });
+
   it('lets a proxy-scoped token in as its member', async () => {
     const token = await tokenWith('proxy');
     for (const authorization of [bearer(token), basic(token)]) {

@@ -58,6 +58,8 @@ export interface AccessTokenClaim extends ClaimBase {
   /** The grant it was issued under (`gid`); revoking the grant ends the token. */
   readonly grantId: string | null;
   readonly scopes: null;
+  /** When the token expires (ms since the epoch, from `exp`). */
+  readonly expiresAt: number;
 }
 
 /** Who a credential says is asking, before their member record is read (see `resolve`). */
@@ -170,7 +172,15 @@ export function createPrincipals(deps: PrincipalsDeps) {
     if (!user || user.disabled) return INVALID;
     if (client.accessRule !== null && !(await access.decide(user.id, client.accessRule)))
       return INVALID;
-    return { via: 'access_token', userId: user.id, clientId: client.id, grantId, scopes: null };
+    if (typeof claims.exp !== 'number') return INVALID;
+    return {
+      via: 'access_token',
+      userId: user.id,
+      clientId: client.id,
+      grantId,
+      scopes: null,
+      expiresAt: claims.exp * 1000,
+    };
   }
 
   /**
