@@ -3,7 +3,6 @@
 // instances behind one load balancer share Postgres and Redis).
 
 import { join } from 'node:path';
-import { parseExpression } from 'gatehouse-client/expression';
 import { createAccess } from './access/access.ts';
 import { createAccounts } from './accounts/accounts.ts';
 import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
@@ -16,7 +15,11 @@ import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
 import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
 import { createSigningKeys } from './crypto/signing-keys.ts';
 import { type AccessDecider, createForwardAuth } from './forward-auth/forward-auth.ts';
-import { compileRules, type ExpressionValidator } from './forward-auth/rules.ts';
+import {
+  compileRules,
+  type ExpressionValidator,
+  validateAccessExpression,
+} from './forward-auth/rules.ts';
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { grantRevoked } from './oidc/adapter.ts';
@@ -29,11 +32,6 @@ import type { Kv } from './store/kv.ts';
 import { createMemoryKv } from './store/kv-memory.ts';
 import { createRedisKv } from './store/kv-redis.ts';
 import { createThrottle, type ThrottleConfig } from './throttle/throttle.ts';
-
-/** Access rules (clients, forward auth) are expressions of the shared language; this checks one. */
-function validateAccessRule(rule: string): void {
-  parseExpression(rule);
-}
 
 export interface Stores {
   database: Database;
@@ -81,7 +79,10 @@ export interface GatehouseOptions {
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
   // A bad rule stops the start before any store is opened.
-  compileRules(config.forwardAuth, options.forwardAuth?.validateExpression ?? validateAccessRule);
+  compileRules(
+    config.forwardAuth,
+    options.forwardAuth?.validateExpression ?? validateAccessExpression,
+  );
   const ownsStores = !options.stores;
   const stores = options.stores ?? (await openStores(config));
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -121,7 +122,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   const secretKey = options.secretKey ?? loadSecretKey(config);
   const signingKeys = createSigningKeys({ db, secretKey, now });
-  const clients = createClients({ db, events, audit, now, validateAccessRule });
+  const clients = createClients({
+    db,
+    events,
+    audit,
+    now,
+    validateAccessRule: validateAccessExpression,
+  });
   const verifyAccessToken = createAccessTokenVerifier({
     signingKeys,
     issuer: config.issuer,
@@ -150,7 +157,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     events,
     now,
     access,
-    validateExpression: validateAccessRule,
+    validateExpression: validateAccessExpression,
     ...forwardAuthOverrides,
   });
   /** Whether a member passes a client's access rule (null: every member). */

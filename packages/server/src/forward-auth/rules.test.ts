@@ -186,9 +186,9 @@ describe('forward-auth configuration errors', () => {
     expect(refused({ rules: [{ policy: 'two_factor' }] })).toContain('not available yet');
   });
 
-  it('refuses group expressions until the access subsystem validates them', () => {
-    expect(refused({ rules: [{ policy: 'signed_in', groups: 'members' }] })).toContain(
-      'forward_auth.rules[0].groups: group expressions are not available yet',
+  it('checks group expressions with the access-expression language, or a given validator', () => {
+    expect(refused({ rules: [{ policy: 'signed_in', groups: 'members & (' }] })).toContain(
+      'forward_auth.rules[0].groups: ',
     );
     const validate = (t: string) => {
       if (t.includes('((')) throw new Error('unbalanced parenthesis at 1');

@@ -1,6 +1,7 @@
 // Forward-auth rules compiled once into matchers: a rule set is immutable, and a reload builds
 // a new one and swaps it in, so a request always sees one whole rule set.
 
+import { parseExpression } from 'gatehouse-client/expression';
 import { normaliseUsername } from '../accounts/identifiers.ts';
 import { ConfigError } from '../config/errors.ts';
 import type {
@@ -12,11 +13,9 @@ import type {
 /** Checks a group expression; throws an Error whose message says what is wrong. */
 export type ExpressionValidator = (text: string) => void;
 
-/** Until the access-groups subsystem is wired in, rules with `groups` stop the start. */
-export const NO_GROUP_EXPRESSIONS: ExpressionValidator = () => {
-  throw new Error(
-    'group expressions are not available yet (the access-groups subsystem is not part of this Gatehouse); remove groups or use users',
-  );
+/** The access-expression language's own check: the default for rules' `groups`. */
+export const validateAccessExpression: ExpressionValidator = (text) => {
+  parseExpression(text);
 };
 
 export interface Rule {
@@ -149,7 +148,7 @@ function compileRule(
  */
 export function compileRules(
   config: ForwardAuthConfig,
-  validate: ExpressionValidator = NO_GROUP_EXPRESSIONS,
+  validate: ExpressionValidator = validateAccessExpression,
   where = '',
 ): RuleSet {
   const rules = config.rules.map((r) =>
