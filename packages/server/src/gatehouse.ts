@@ -3,18 +3,22 @@
 // instances behind one load balancer share Postgres and Redis).
 
 import { join } from 'node:path';
-import { createAccess } from './access/access.ts';
-import { createAccounts } from './accounts/accounts.ts';
-import { createOneTimeTokens } from './accounts/one-time-tokens.ts';
-import { createApiTokens } from './apitokens/apitokens.ts';
-import { createAudit } from './audit/audit.ts';
-import { createClients } from './clients/clients.ts';
+import { type Access, createAccess } from './access/access.ts';
+import { type Accounts, createAccounts } from './accounts/accounts.ts';
+import { createOneTimeTokens, type OneTimeTokens } from './accounts/one-time-tokens.ts';
+import { type ApiTokens, createApiTokens } from './apitokens/apitokens.ts';
+import { type Audit, createAudit } from './audit/audit.ts';
+import { type Clients, createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
 import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
 import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
-import { createSigningKeys } from './crypto/signing-keys.ts';
-import { type AccessDecider, createForwardAuth } from './forward-auth/forward-auth.ts';
+import { createSigningKeys, type SigningKeys } from './crypto/signing-keys.ts';
+import {
+  type AccessDecider,
+  createForwardAuth,
+  type ForwardAuth,
+} from './forward-auth/forward-auth.ts';
 import {
   compileRules,
   type ExpressionValidator,
@@ -23,15 +27,15 @@ import {
 import type { ApiLimits } from './http/api/rate-limit.ts';
 import { createAccessTokenVerifier } from './oidc/access-tokens.ts';
 import { grantRevoked } from './oidc/adapter.ts';
-import { createOidc } from './oidc/oidc.ts';
-import { type ClaimSteps, createPrincipals } from './principals/principals.ts';
-import { createSessions } from './sessions/sessions.ts';
+import { createOidc, type Oidc } from './oidc/oidc.ts';
+import { type ClaimSteps, createPrincipals, type Principals } from './principals/principals.ts';
+import { createSessions, type Sessions } from './sessions/sessions.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
-import { createEventBus } from './store/events.ts';
+import { createEventBus, type EventBus } from './store/events.ts';
 import type { Kv } from './store/kv.ts';
 import { createMemoryKv } from './store/kv-memory.ts';
 import { createRedisKv } from './store/kv-redis.ts';
-import { createThrottle, type ThrottleConfig } from './throttle/throttle.ts';
+import { createThrottle, type Throttle, type ThrottleConfig } from './throttle/throttle.ts';
 
 export interface Stores {
   database: Database;
@@ -76,8 +80,58 @@ export interface GatehouseOptions {
   };
 }
 
+/**
+ * One Gatehouse instance: its settings, its stores, and the services every edge (the web app,
+ * the CLI, tests) calls. Each service is built by its subsystem's factory from explicit
+ * dependencies; nothing here is global.
+ */
+export interface Gatehouse {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The database and the key-value store; closed by `close()` only if this instance opened them. */
+  readonly stores: Stores;
+  /** Changes every instance hears (revocations, access and client changes). */
+  readonly events: EventBus;
+  /** Members: create, find, profile, passwords, permissions given directly. */
+  readonly accounts: Accounts;
+  /** Sign-in sessions: create, verify (sliding expiry), revoke everywhere. */
+  readonly sessions: Sessions;
+  /** Set-password links. */
+  readonly oneTimeTokens: OneTimeTokens;
+  /** Personal API tokens and their scopes. */
+  readonly apiTokens: ApiTokens;
+  /** Rate limits of the JSON API (per token, per address). */
+  readonly apiLimits: Partial<ApiLimits>;
+  /** Counters for everything that guesses (passwords, codes). */
+  readonly throttle: Throttle;
+  readonly audit: Audit;
+  /** Groups, memberships, roles and grants, invitations, and access decisions. */
+  readonly access: Access;
+  readonly secretKey: SecretKey;
+  readonly signingKeys: SigningKeys;
+  /** The OIDC client registry. */
+  readonly clients: Clients;
+  /** Who is asking: a session cookie or a bearer token, as one principal. */
+  readonly principals: Principals;
+  /** The clock every service reads (tests set it). */
+  readonly now: () => number;
+  /** Whether a member passes a client's access rule (null: every member). */
+  mayUse(userId: string, rule: string | null): Promise<boolean>;
+  /** The OpenID Provider; started by the web app that mounts it. */
+  readonly oidc: Oidc;
+  /** Forward-auth decisions for reverse proxies. */
+  readonly forwardAuth: ForwardAuth;
+  /** Whether the database and the store both answer. */
+  ready(): Promise<{ database: boolean; store: boolean }>;
+  /** Stops timers and listeners; closes the stores it opened. Safe to call twice. */
+  close(): Promise<void>;
+}
+
 /** Builds an instance: opens (or takes) the stores, applies migrations and starts listening for events. */
-export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
+export async function createGatehouse(
+  config: Config,
+  options: GatehouseOptions = {},
+): Promise<Gatehouse> {
   // A bad rule stops the start before any store is opened.
   compileRules(
     config.forwardAuth,
@@ -210,7 +264,6 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     mayUse,
     oidc,
     forwardAuth,
-    /** Database and store both answer. */
     async ready(): Promise<{ database: boolean; store: boolean }> {
       const [d, s] = await Promise.all([database.ping(), kv.ping()]);
       return { database: d, store: s };
@@ -226,5 +279,3 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
   };
 }
-
-export type Gatehouse = Awaited<ReturnType<typeof createGatehouse>>;
