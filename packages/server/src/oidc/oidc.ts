@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import inject from 'light-my-request';
 import type { Accounts } from '../accounts/accounts.ts';
-import type { Audit } from '../audit/audit.ts';
+import type { Actor, Audit } from '../audit/audit.ts';
 import { type Clients, RESPONSE_TYPES } from '../clients/clients.ts';
 import type { Logger } from '../config/logger.ts';
 import type { SecretKey } from '../crypto/secret-key.ts';
@@ -31,6 +31,7 @@ import { createConsents } from './consents.ts';
 import { createUserCodeGuard } from './device-codes.ts';
 import type { OidcHooks, OidcSurface, SessionRef } from './hooks.ts';
 import { needsFreshSignIn } from './interactions.ts';
+import { KEY_RETENTION_MS } from './lifetimes.ts';
 import { createProvider, type OidcProvider, type ProviderDeps, SINGLE_USE } from './provider.ts';
 import { ROUTES } from './routes.ts';
 import { createSessionEnds } from './session-ends.ts';
@@ -72,7 +73,7 @@ export interface OidcDeps {
   audit: Audit;
   /** Counts wrong device user codes per address. */
   throttle: Throttle;
-  signingKeys: Pick<SigningKeys, 'ensure' | 'load'>;
+  signingKeys: Pick<SigningKeys, 'ensure' | 'load' | 'rotate'>;
   secretKey: SecretKey;
 }
 
@@ -296,6 +297,17 @@ export function createOidc(deps: OidcDeps) {
     authenticateClientEither: clientAuth.either,
     /** RFC 7662's answer for a Gatehouse API token, to an authenticated client. */
     introspectApiToken,
+    /**
+     * Promotes the published next signing key and retires the current one (published until
+     * its tokens expire); every instance hears of it and reloads its keys.
+     */
+    async rotateKeys(actor: Actor): Promise<{ retired: string[]; activated: string[] }> {
+      await deps.signingKeys.ensure();
+      const result = await deps.signingKeys.rotate(KEY_RETENTION_MS);
+      await deps.events.emit({ type: 'keys.rotated' });
+      await deps.audit.act(actor, 'keys.rotate', null, result);
+      return result;
+    },
     /**
      * An initial access token for RFC 7591 registration (the CLI, the admin API): issued
      * through a provider built from the stored keys, so it is one the live servers accept.

@@ -1,6 +1,6 @@
 // `gatehouse keys rotate`: promote the published next signing key, retire the current one.
 
-import { KEY_RETENTION_MS } from '../../oidc/provider.ts';
+import { CLI_ACTOR } from '../../audit/audit.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
 
@@ -17,14 +17,7 @@ change up through the shared store at once, or within a minute otherwise.`,
   options: {},
   async run(values, io) {
     return withGatehouse(async (gh) => {
-      await gh.signingKeys.ensure();
-      const result = await gh.signingKeys.rotate(KEY_RETENTION_MS);
-      await gh.events.emit({ type: 'keys.rotated' });
-      await gh.audit.record({
-        actorId: null,
-        action: 'keys.rotate',
-        details: { via: 'cli', ...result },
-      });
+      const result = await gh.oidc.rotateKeys(CLI_ACTOR);
       if (values.json) io.out(JSON.stringify(result));
       else
         io.out(
