@@ -60,7 +60,7 @@ export interface OidcDeps {
   kv: Kv;
   events: EventBus;
   accounts: Pick<Accounts, 'findById'>;
-  sessions: Pick<Sessions, 'verify' | 'revoke'>;
+  sessions: Pick<Sessions, 'verify' | 'revoke' | 'signOut'>;
   /** Who is asking: a browser's session cookie, an API token at introspection. */
   principals: Pick<Principals, 'fromSessionToken' | 'fromBearer'>;
   clients: Clients;
@@ -125,12 +125,7 @@ export function createOidc(deps: OidcDeps) {
 
   /** The member signed out at a service's logout page, choosing to leave Gatehouse too. */
   async function signOut(session: SessionRef, clientId: string | null) {
-    await deps.sessions.revoke(session.id);
-    await deps.audit.record({
-      actorId: session.userId,
-      action: 'session.sign_out',
-      details: { via: 'oidc', ...(clientId ? { clientId } : {}) },
-    });
+    await deps.sessions.signOut(session, { via: 'oidc', details: clientId ? { clientId } : {} });
   }
 
   function hooksFor(surface: OidcSurface): OidcHooks {

@@ -3,6 +3,9 @@
 
 import type { Actor } from '../../audit/audit.ts';
 
-export function apiActor(ctx: { user: { id: string }; address: string | null }): Actor {
+export function apiActor(ctx: {
+  user: { id: string };
+  address: string | null;
+}): Actor & { userId: string } {
   return { userId: ctx.user.id, ip: ctx.address, via: 'api' };
 }

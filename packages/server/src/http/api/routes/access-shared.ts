@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { AccessError } from '../../../access/errors.ts';
 import type { Actor, Group } from '../../../access/types.ts';
+import { apiActor } from '../actor.ts';
 import type { ApiContext } from '../define.ts';
 import { ADMIN_SCOPE } from '../scopes.ts';
 
@@ -39,7 +40,7 @@ export const byPath = (g: Group): [string, string] => [g.path, g.id];
  */
 export function actor(ctx: ApiContext<unknown, unknown, unknown>): Actor & { userId: string } {
   const admin = ctx.auth.kind === 'session' || ctx.auth.scopes.includes(ADMIN_SCOPE);
-  return { userId: ctx.user.id, ip: ctx.address, admin };
+  return { ...apiActor(ctx), admin };
 }
 
 /** The group, if the caller manages it (an owner at or above it, or an administrator). */
