@@ -18,7 +18,7 @@ SCRIPT = REPO / "packages" / "python" / "tools" / "serve-gatehouse.ts"
 class ServedGatehouse:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [str(NODE), str(SCRIPT)],
+            [str(NODE), "--conditions=gatehouse-source", str(SCRIPT)],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

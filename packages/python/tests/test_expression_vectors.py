@@ -31,7 +31,7 @@ def test_committed_vectors_match_the_typescript_implementation():
             pytest.fail("node_modules/.bin/node is missing: run npm ci")
         pytest.skip("node_modules/.bin/node is missing (npm ci)")
     out = subprocess.run(
-        [str(NODE), str(PACKAGE / "tools" / "gen-vectors.ts"), "--stdout"],
+        [str(NODE), "--conditions=gatehouse-source", str(PACKAGE / "tools" / "gen-vectors.ts"), "--stdout"],
         cwd=REPO,
         capture_output=True,
         check=True,
@@ -40,7 +40,7 @@ def test_committed_vectors_match_the_typescript_implementation():
     # Compared as data: the committed file is formatted by Biome.
     assert json.loads(out) == VECTORS, (
         "vectors/expression.json is stale: run "
-        "node_modules/.bin/node packages/python/tools/gen-vectors.ts and port the change to "
+        "node_modules/.bin/node --conditions=gatehouse-source packages/python/tools/gen-vectors.ts and port the change to "
         "expression.py"
     )
 

@@ -25,7 +25,7 @@ def test_sessions_are_sealed_as_the_typescript_sdk_seals_them():
     sealed = sessions.seal({"u": {"id": "ada"}, "lease": now_ms, "chk": now_ms, "end": now_ms + 60_000}, now_ms + 60_000)
     script = REPO / "packages" / "python" / "tools" / "session-interop.ts"
     out = subprocess.run(
-        [str(NODE), str(script), sealed, "uploads", SECRET],
+        [str(NODE), "--conditions=gatehouse-source", str(script), sealed, "uploads", SECRET],
         cwd=REPO, capture_output=True, check=True, timeout=60,
     ).stdout
     answer = json.loads(out)

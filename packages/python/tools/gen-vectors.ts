@@ -1,8 +1,8 @@
 // Shared test vectors for the access-expression language, generated from the TypeScript
 // implementation (packages/client/src/expression.ts) so the Python port cannot drift from it.
 //
-//   node_modules/.bin/node packages/python/tools/gen-vectors.ts          # rewrite the JSON
-//   node_modules/.bin/node packages/python/tools/gen-vectors.ts --stdout # print it
+//   node_modules/.bin/node --conditions=gatehouse-source packages/python/tools/gen-vectors.ts          # rewrite the JSON
+//   node_modules/.bin/node --conditions=gatehouse-source packages/python/tools/gen-vectors.ts --stdout # print it
 //
 // pytest (tests/test_expression_vectors.py) runs this with --stdout and fails when the output
 // differs (as data) from the committed vectors/expression.json, then checks the Python port against them.

@@ -30,14 +30,7 @@ def request_info(request: web.Request) -> RequestInfo:
 
 
 def to_response(answer: Answer, cookies: List[str]) -> web.Response:
-    res = web.Response(body=answer.body, status=answer.status)
-    if answer.content_type:
-        res.headers["Content-Type"] = answer.content_type
-    if answer.location:
-        res.headers["Location"] = answer.location
-    for c in cookies:
-        res.headers.add("Set-Cookie", c)
-    return res
+    return web.Response(body=answer.body, status=answer.status, headers=answer.headers_with(cookies))
 
 
 def member_of(request: web.Request) -> Optional[Member]:

@@ -44,12 +44,8 @@ def request_info(request: Request) -> RequestInfo:
 
 def to_response(answer: Answer, cookies: List[str]) -> Response:
     res = Response(content=answer.body, status_code=answer.status, media_type=None)
-    if answer.content_type:
-        res.headers["content-type"] = answer.content_type
-    if answer.location:
-        res.headers["location"] = answer.location
-    for c in cookies:
-        res.headers.append("set-cookie", c)
+    for name, value in answer.headers_with(cookies):
+        res.headers.append(name, value)
     return res
 
 

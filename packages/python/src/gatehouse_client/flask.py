@@ -30,27 +30,18 @@ from typing import Any, Callable, List, Optional
 import flask
 
 from ._decorators import access_rule, permission_rule, rule_and_target
-from .guards import Answer, Outcome, RequestInfo, Rule, check, handle_auth_route
+from .guards import Answer, Outcome, RequestInfo, Rule, check, handle_auth_route, werkzeug_request_info
 from .member import Member
 
 _COOKIES = "_gatehouse_cookies"
 
 
 def request_info() -> RequestInfo:
-    r = flask.request
-    query = r.query_string.decode("latin-1")
-    return RequestInfo(r.method, r.path + (f"?{query}" if query else ""), dict(r.headers), r.cookies)
+    return werkzeug_request_info(flask.request)
 
 
 def to_response(answer: Answer, cookies: List[str]) -> flask.Response:
-    res = flask.Response(answer.body, status=answer.status)
-    if answer.content_type:
-        res.headers["Content-Type"] = answer.content_type
-    if answer.location:
-        res.headers["Location"] = answer.location
-    for c in cookies:
-        res.headers.add("Set-Cookie", c)
-    return res
+    return flask.Response(answer.body, status=answer.status, headers=answer.headers_with(cookies))
 
 
 class FlaskGatehouse:

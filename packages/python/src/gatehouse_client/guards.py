@@ -109,6 +109,10 @@ class Answer:
             h.append(("Location", self.location))
         return h
 
+    def headers_with(self, cookies: List[str]) -> List[Tuple[str, str]]:
+        """The answer's headers and a Set-Cookie for each cookie a guard set or renewed."""
+        return self.headers + [("Set-Cookie", c) for c in cookies]
+
 
 @dataclass
 class Outcome:
@@ -122,6 +126,12 @@ class Outcome:
 
 
 _BEARER = re.compile(r"^Bearer +(\S+)\s*$", re.IGNORECASE)
+
+
+def werkzeug_request_info(r: Any) -> RequestInfo:
+    """What a guard reads of a Flask or Quart request (the same Werkzeug-shaped API)."""
+    query = r.query_string.decode("latin-1")
+    return RequestInfo(r.method, r.path + (f"?{query}" if query else ""), dict(r.headers), r.cookies)
 
 
 def bearer_token(req: RequestInfo) -> Optional[str]:

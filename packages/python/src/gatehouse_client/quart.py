@@ -17,27 +17,18 @@ from typing import Any, Callable, List, Optional
 import quart
 
 from ._decorators import access_rule, permission_rule, rule_and_target
-from .guards import Answer, RequestInfo, Rule, acheck, ahandle_auth_route
+from .guards import Answer, RequestInfo, Rule, acheck, ahandle_auth_route, werkzeug_request_info
 from .member import Member
 
 _COOKIES = "_gatehouse_cookies"
 
 
 def request_info() -> RequestInfo:
-    r = quart.request
-    query = r.query_string.decode("latin-1")
-    return RequestInfo(r.method, r.path + (f"?{query}" if query else ""), dict(r.headers), r.cookies)
+    return werkzeug_request_info(quart.request)
 
 
 def to_response(answer: Answer, cookies: List[str]) -> quart.Response:
-    res = quart.Response(answer.body, status=answer.status)
-    if answer.content_type:
-        res.headers["Content-Type"] = answer.content_type
-    if answer.location:
-        res.headers["Location"] = answer.location
-    for c in cookies:
-        res.headers.add("Set-Cookie", c)
-    return res
+    return quart.Response(answer.body, status=answer.status, headers=answer.headers_with(cookies))
 
 
 class QuartGatehouse:
