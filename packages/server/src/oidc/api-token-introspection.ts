@@ -29,6 +29,8 @@ export function createApiTokenIntrospection(deps: {
       preferred_username: user.username,
       name: user.name ?? user.username,
       email: user.email,
+      // As in ID tokens: a service may treat the address as proof only when this is true.
+      email_verified: user.emailVerified,
       ...(user.pictureUrl ? { picture: user.pictureUrl } : {}),
       scope: scopes.join(' '),
       permissions: scopes.filter((s) => s.includes(':') && !s.startsWith('account:')),
