@@ -7,6 +7,9 @@ import { ClientError } from '../clients/clients.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
+import { runRemote } from './admin-client.ts';
+import { adminSocketPath } from './admin-protocol.ts';
+import { answers } from './admin-server.ts';
 import type { Command } from './command.ts';
 import { CLIENT_COMMANDS } from './commands/client.ts';
 import { keysRotateCommand } from './commands/keys.ts';
@@ -14,12 +17,14 @@ import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
 import { userCreateCommand } from './commands/user-create.ts';
+import { configFromEnvironment } from './context.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
 
 export { type Command, KEEP_RUNNING } from './command.ts';
 
 const COMMANDS: Command[] = [
-  serveCommand,
+  // Commands arriving over the admin socket run through main, with the server's Gatehouse.
+  serveCommand((argv, io) => main(argv, io)),
   migrateCommand,
   userCreateCommand,
   ...CLIENT_COMMANDS,
@@ -98,6 +103,28 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   try {
+    if (io.gatehouse && command.local) {
+      io.err(`gatehouse: ${command.path.join(' ')} cannot run inside the server: ${command.local}`);
+      return 2;
+    }
+    if (!io.gatehouse && command.path[0] !== 'serve') {
+      // Arguments are checked; in embedded mode a running server does the work if one answers.
+      const config = configFromEnvironment();
+      if (!config.databaseUrl) {
+        const socket = adminSocketPath(config.dataDir);
+        if (command.local) {
+          if (await answers(socket))
+            throw new CommandError(
+              `a Gatehouse server is running on ${config.dataDir}; ${command.local}`,
+            );
+        } else {
+          const stdin = command.readsStdin?.(values) ? await io.readStdin() : null;
+          const code = await runRemote(socket, { argv, stdin }, io);
+          if (code !== null) return code;
+          if (stdin !== null) io = { ...io, readStdin: async () => stdin };
+        }
+      }
+    }
     return (await command.run(values, io, positionals)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
