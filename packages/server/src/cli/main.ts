@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { AccountError } from '../accounts/errors.ts';
 import { ApiTokenError } from '../apitokens/errors.ts';
 import { ClientError } from '../clients/clients.ts';
+import { CodedError } from '../coded-error.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
@@ -11,11 +12,14 @@ import { runRemote } from './admin-client.ts';
 import { adminSocketPath } from './admin-protocol.ts';
 import { answers } from './admin-server.ts';
 import type { Command } from './command.ts';
+import { ACCESS_COMMANDS } from './commands/access.ts';
 import { CLIENT_COMMANDS } from './commands/client.ts';
 import { keysRotateCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { SESSION_COMMANDS } from './commands/session.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
+import { USER_COMMANDS } from './commands/user.ts';
 import { userCreateCommand } from './commands/user-create.ts';
 import { configFromEnvironment } from './context.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
@@ -27,6 +31,9 @@ const COMMANDS: Command[] = [
   serveCommand((argv, io) => main(argv, io)),
   migrateCommand,
   userCreateCommand,
+  ...USER_COMMANDS,
+  ...ACCESS_COMMANDS,
+  ...SESSION_COMMANDS,
   ...CLIENT_COMMANDS,
   keysRotateCommand,
   tokenCreateCommand,
@@ -54,6 +61,7 @@ function overview(): string {
 /** Known failures become one line; anything else is a bug and still prints no stack unless asked. */
 function describe(err: unknown): string {
   if (
+    err instanceof CodedError ||
     err instanceof ConfigError ||
     err instanceof DatabaseError ||
     err instanceof AccountError ||

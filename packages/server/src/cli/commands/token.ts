@@ -4,20 +4,11 @@
 import { expiresAtFrom } from '../../apitokens/apitokens.ts';
 import { apiTokenJson } from '../../apitokens/json.ts';
 import { CLI_ACTOR } from '../../audit/audit.ts';
-import type { Gatehouse } from '../../gatehouse.ts';
 import { UUID } from '../../patterns.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
 import { CommandError, UsageError } from '../output.ts';
-
-/** A user named by username or id. */
-async function findUser(gh: Gatehouse, ref: string) {
-  const user = UUID.test(ref)
-    ? await gh.accounts.findById(ref.toLowerCase())
-    : await gh.accounts.findByUsername(ref);
-  if (!user) throw new CommandError(`there is no user "${ref}"`);
-  return user;
-}
+import { findUser } from './find.ts';
 
 /** The expiry an --expires-in value names: null for none ("never" or absent). */
 function expiryFrom(value: unknown, now: number): number | null {
