@@ -4,9 +4,10 @@
 // Usage: node bench/tools/create-oidc-client.ts '<ClientInput as JSON>'
 
 import { withGatehouse } from '../../packages/server/src/cli/context.ts';
+import { processIo } from '../../packages/server/src/cli/output.ts';
 import type { ClientInput } from '../../packages/server/src/clients/clients.ts';
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ClientInput;
-const { client, secret } = await withGatehouse((gh) => gh.clients.create(input));
+const { client, secret } = await withGatehouse(processIo, (gh) => gh.clients.create(input));
 process.stdout.write(`${JSON.stringify({ client_id: client.clientId, client_secret: secret })}\n`);
 process.exit(0);

@@ -4,24 +4,36 @@ import { parseArgs } from 'node:util';
 import { AccountError } from '../accounts/errors.ts';
 import { ApiTokenError } from '../apitokens/errors.ts';
 import { ClientError } from '../clients/clients.ts';
+import { CodedError } from '../coded-error.ts';
 import { ConfigError } from '../config/errors.ts';
 import { DataDirLockedError } from '../store/data-dir.ts';
 import { DatabaseError } from '../store/db.ts';
+import { runRemote } from './admin-client.ts';
+import { adminSocketPath } from './admin-protocol.ts';
+import { answers } from './admin-server.ts';
 import type { Command } from './command.ts';
+import { ACCESS_COMMANDS } from './commands/access.ts';
 import { CLIENT_COMMANDS } from './commands/client.ts';
 import { keysRotateCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { SESSION_COMMANDS } from './commands/session.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
+import { USER_COMMANDS } from './commands/user.ts';
 import { userCreateCommand } from './commands/user-create.ts';
+import { configFromEnvironment } from './context.ts';
 import { CommandError, type Io, processIo, UsageError } from './output.ts';
 
 export { type Command, KEEP_RUNNING } from './command.ts';
 
 const COMMANDS: Command[] = [
-  serveCommand,
+  // Commands arriving over the admin socket run through main, with the server's Gatehouse.
+  serveCommand((argv, io) => main(argv, io)),
   migrateCommand,
   userCreateCommand,
+  ...USER_COMMANDS,
+  ...ACCESS_COMMANDS,
+  ...SESSION_COMMANDS,
   ...CLIENT_COMMANDS,
   keysRotateCommand,
   tokenCreateCommand,
@@ -49,6 +61,7 @@ function overview(): string {
 /** Known failures become one line; anything else is a bug and still prints no stack unless asked. */
 function describe(err: unknown): string {
   if (
+    err instanceof CodedError ||
     err instanceof ConfigError ||
     err instanceof DatabaseError ||
     err instanceof AccountError ||
@@ -98,6 +111,28 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   try {
+    if (io.gatehouse && command.local) {
+      io.err(`gatehouse: ${command.path.join(' ')} cannot run inside the server: ${command.local}`);
+      return 2;
+    }
+    if (!io.gatehouse && command.path[0] !== 'serve') {
+      // Arguments are checked; in embedded mode a running server does the work if one answers.
+      const config = configFromEnvironment();
+      if (!config.databaseUrl) {
+        const socket = adminSocketPath(config.dataDir);
+        if (command.local) {
+          if (await answers(socket))
+            throw new CommandError(
+              `a Gatehouse server is running on ${config.dataDir}; ${command.local}`,
+            );
+        } else {
+          const stdin = command.readsStdin?.(values) ? await io.readStdin() : null;
+          const code = await runRemote(socket, { argv, stdin }, io);
+          if (code !== null) return code;
+          if (stdin !== null) io = { ...io, readStdin: async () => stdin };
+        }
+      }
+    }
     return (await command.run(values, io, positionals)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {

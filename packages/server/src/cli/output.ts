@@ -1,6 +1,8 @@
 // How every command speaks: human text by default, one JSON document with --json; errors as
 // one line on stderr. Exit 0 on success, 1 on failure, 2 on bad usage.
 
+import type { Gatehouse } from '../gatehouse.ts';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -13,6 +15,11 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readStdin(): Promise<string>;
+  /**
+   * Set when the command came over a running server's admin socket: the server's own
+   * Gatehouse, which the command uses instead of opening the stores.
+   */
+  gatehouse?: Gatehouse;
 }
 
 export const processIo: Io = {

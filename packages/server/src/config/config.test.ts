@@ -139,6 +139,27 @@ describe('loadConfig', () => {
     ).toBe('10.0.0.0/8');
   });
 
+  it('derives the default issuer from the port and host served, unless an issuer is set', () => {
+    const cwd = dir();
+    const issuerOf = (env: Record<string, string>) => loadConfig({ env, cwd }).issuer;
+    expect(issuerOf({ GATEHOUSE_PORT: '8431' })).toBe('http://localhost:8431');
+    expect(issuerOf({ GATEHOUSE_PORT: '8431', GATEHOUSE_HOST: '0.0.0.0' })).toBe(
+      'http://localhost:8431',
+    );
+    expect(issuerOf({ GATEHOUSE_PORT: '9000', GATEHOUSE_HOST: 'auth.lan' })).toBe(
+      'http://auth.lan:9000',
+    );
+    expect(issuerOf({ GATEHOUSE_HOST: '::1' })).toBe('http://localhost:8000');
+    expect(issuerOf({ GATEHOUSE_HOST: 'fd00::1' })).toBe('http://[fd00::1]:8000');
+    expect(issuerOf({ GATEHOUSE_PORT: '80', GATEHOUSE_HOST: 'auth.lan' })).toBe('http://auth.lan');
+    expect(issuerOf({ GATEHOUSE_PORT: '8431', GATEHOUSE_ISSUER: 'https://auth.example.org' })).toBe(
+      'https://auth.example.org',
+    );
+    expect(loadConfig({ env: {}, flags: { port: '7001' }, cwd }).issuer).toBe(
+      'http://localhost:7001',
+    );
+  });
+
   it('refuses an issuer with a path: pages and cookies live at the root', () => {
     expect(
       refused(() =>

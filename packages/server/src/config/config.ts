@@ -321,10 +321,43 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   out.sessions = Object.freeze(sessions);
   out.forwardAuth = parseForwardAuth(file?.forward_auth, filePath);
 
+  // Without an issuer, it is where this server listens: GATEHOUSE_PORT=8431 alone gives
+  // http://localhost:8431, so links and the OIDC issuer name the address actually served.
+  if (!issuerSet(file, env, flags))
+    out.issuer = issuer(
+      defaultIssuer(out.host as string, out.port as number),
+      'the issuer made from GATEHOUSE_HOST and GATEHOUSE_PORT (set GATEHOUSE_ISSUER)',
+    );
+
   const dataDir = out.dataDir as string;
   out.dataDir = isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir);
 
   return Object.freeze(out) as unknown as Config;
+}
+
+function issuerSet(
+  file: Record<string, unknown> | null,
+  env: Record<string, string | undefined>,
+  flags: Record<string, unknown>,
+): boolean {
+  const given = (raw: unknown) => raw !== undefined && raw !== null && raw !== '';
+  return given(file?.issuer) || given(env.GATEHOUSE_ISSUER) || given(flags.issuer);
+}
+
+/**
+ * The issuer when none is set: http:// on the host and port served. A loopback or wildcard
+ * host becomes localhost (the origin a browser on this machine uses); port 0 keeps 8000's
+ * default, since the port is chosen only at listen.
+ */
+export function defaultIssuer(host: string, port: number): string {
+  const loopback = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost', '[::1]', '[::]'];
+  const name = loopback.includes(host.toLowerCase())
+    ? 'localhost'
+    : host.includes(':')
+      ? `[${host}]`
+      : host;
+  const p = port === 0 ? DEFAULTS.port : port;
+  return `http://${name}${p === 80 ? '' : `:${p}`}`;
 }
 
 /** A config for tests and embedding: defaults plus overrides (the caller vouches for them). */

@@ -3,6 +3,7 @@
 import { CLI_ACTOR } from '../../audit/audit.ts';
 import { type Client, type ClientInput, TOKEN_RESPONSE_NOTE } from '../../clients/clients.ts';
 import { clientJson } from '../../clients/json.ts';
+import type { Gatehouse } from '../../gatehouse.ts';
 import { issueInitialAccessToken } from '../../oidc/provider.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
@@ -125,10 +126,7 @@ function clientIdFrom(positionals: string[]): string {
   return id;
 }
 
-async function found(
-  gh: Parameters<Parameters<typeof withGatehouse>[0]>[0],
-  id: unknown,
-): Promise<Client> {
+async function found(gh: Gatehouse, id: unknown): Promise<Client> {
   const client = await gh.clients.get(String(id));
   if (!client) throw new CommandError(`there is no client ${String(id).slice(0, 60)}`);
   return client;
@@ -150,7 +148,7 @@ ${SETTINGS_HELP}
   options: SETTINGS_OPTIONS,
   async run(values, io) {
     if (typeof values.name !== 'string') throw new UsageError('--name is required');
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const { client, secret } = await gh.clients.create(settingsFrom(values), CLI_ACTOR);
       noteTokenResponse(io, client);
       if (values.json) io.out(JSON.stringify({ ...clientJson(client), client_secret: secret }));
@@ -169,7 +167,7 @@ export const clientListCommand: Command = {
   usage: 'Usage: gatehouse client list [--json]',
   options: {},
   async run(values, io) {
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const clients = await gh.clients.list();
       if (values.json) io.out(JSON.stringify(clients.map(clientJson)));
       else if (clients.length === 0)
@@ -188,7 +186,7 @@ export const clientShowCommand: Command = {
   options: {},
   positionals: 1,
   async run(values, io, positionals) {
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const client = await found(gh, clientIdFrom(positionals));
       io.out(values.json ? JSON.stringify(clientJson(client)) : describeClient(client));
       return 0;
@@ -212,7 +210,7 @@ ${SETTINGS_HELP}`,
     const patch = settingsFrom(values);
     if (Object.keys(patch).length === 0)
       throw new UsageError('give at least one setting to change');
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const { clientId: id } = await found(gh, clientId);
       const client = await gh.clients.update(id, patch, CLI_ACTOR);
       if (patch.responseTypes) noteTokenResponse(io, client);
@@ -234,7 +232,7 @@ export const clientDeleteCommand: Command = {
   options: {},
   positionals: 1,
   async run(values, io, positionals) {
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const client = await found(gh, clientIdFrom(positionals));
       await gh.clients.delete(client.clientId, CLI_ACTOR);
       io.out(
@@ -255,7 +253,7 @@ export const clientRotateSecretCommand: Command = {
   options: {},
   positionals: 1,
   async run(values, io, positionals) {
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const client = await found(gh, clientIdFrom(positionals));
       const secret = await gh.clients.rotateSecret(client.clientId, CLI_ACTOR);
       if (values.json)
@@ -284,7 +282,7 @@ it usable). Issue one token per service.`,
     const ms = parseDuration(String(values['expires-in'] ?? '24h'));
     if (ms === null || ms <= 0)
       throw new UsageError('--expires-in must be a duration such as 24h or 7d');
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const token = await issueInitialAccessToken(gh, Math.ceil(ms / 1000));
       io.out(
         values.json

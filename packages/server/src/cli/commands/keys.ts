@@ -16,7 +16,7 @@ cache at least as often as you rotate never meets an unknown key. Running server
 change up through the shared store at once, or within a minute otherwise.`,
   options: {},
   async run(values, io) {
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const result = await gh.oidc.rotateKeys(CLI_ACTOR);
       if (values.json) io.out(JSON.stringify(result));
       else

@@ -12,6 +12,7 @@ Applies every pending migration to the configured database (GATEHOUSE_DATABASE_U
 embedded database under GATEHOUSE_DATA_DIR). Safe to run while other instances start: one
 migrates, the others wait. \`gatehouse serve\` also migrates at start.`,
   options: {},
+  local: 'the running server migrated the database when it started',
   async run(values, io) {
     const config = configFromEnvironment();
     const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);

@@ -7,9 +7,11 @@ import { createLogger } from '../../config/logger.ts';
 import { createGatehouse } from '../../gatehouse.ts';
 import { buildApp } from '../../http/app.ts';
 import { lockDataDir } from '../../store/data-dir.ts';
+import { adminSocketPath } from '../admin-protocol.ts';
+import { type AdminServer, openAdminSocket } from '../admin-server.ts';
 import { type Command, KEEP_RUNNING } from '../command.ts';
 import { configFromEnvironment } from '../context.ts';
-import { CommandError } from '../output.ts';
+import { CommandError, type Io } from '../output.ts';
 
 const SETUP_LINK_TTL_MS = 24 * 60 * 60_000;
 
@@ -20,8 +22,12 @@ const flagOptions = Object.fromEntries(
   ]),
 );
 
-export const serveCommand: Command = {
+/** Runs one `gatehouse` command with the given Io (main's, handed in to avoid an import cycle). */
+export type Execute = (argv: string[], io: Io) => Promise<number>;
+
+export const serveCommand = (execute: Execute): Command => ({
   path: ['serve'],
+  local: 'it is already serving',
   summary: 'run the Gatehouse server',
   usage: `Usage: gatehouse serve [options]
 
@@ -59,6 +65,24 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
       await app.listen({ path: config.socket });
     } else {
       await app.listen({ host: config.host, port: config.port });
+    }
+    // Embedded mode: the CLI reaches this server through the admin socket while it runs.
+    let admin: AdminServer | null = null;
+    if (!config.databaseUrl) {
+      const path = adminSocketPath(config.dataDir);
+      try {
+        admin = await openAdminSocket({ path, gh, logger, execute });
+      } catch (err) {
+        if (err instanceof CommandError) {
+          await app.close();
+          await gh.close();
+          unlock();
+          throw err;
+        }
+        logger.warn(
+          `cannot open the admin socket ${path} (${(err as Error).message}); the gatehouse command cannot run while this server runs`,
+        );
+      }
     }
     const where = config.socket
       ? `unix:${config.socket}`
@@ -111,6 +135,7 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
       }, 10_000);
       force.unref();
       try {
+        await admin?.close();
         await app.close();
         await gh.close();
       } finally {
@@ -124,4 +149,4 @@ ${SERVE_FLAGS.map((f) => `  --${`${f.flag}${f.flag === 'dev' ? '' : ' V'}`.padEn
     process.once('SIGINT', () => void stop('SIGINT'));
     return KEEP_RUNNING;
   },
-};
+});

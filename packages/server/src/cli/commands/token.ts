@@ -4,20 +4,11 @@
 import { expiresAtFrom } from '../../apitokens/apitokens.ts';
 import { apiTokenJson } from '../../apitokens/json.ts';
 import { CLI_ACTOR } from '../../audit/audit.ts';
-import type { Gatehouse } from '../../gatehouse.ts';
 import { UUID } from '../../patterns.ts';
 import type { Command } from '../command.ts';
 import { withGatehouse } from '../context.ts';
 import { CommandError, UsageError } from '../output.ts';
-
-/** A user named by username or id. */
-async function findUser(gh: Gatehouse, ref: string) {
-  const user = UUID.test(ref)
-    ? await gh.accounts.findById(ref.toLowerCase())
-    : await gh.accounts.findByUsername(ref);
-  if (!user) throw new CommandError(`there is no user "${ref}"`);
-  return user;
-}
+import { findUser } from './find.ts';
 
 /** The expiry an --expires-in value names: null for none ("never" or absent). */
 function expiryFrom(value: unknown, now: number): number | null {
@@ -56,7 +47,7 @@ Options:
     const scopes = (values.scope as string[] | undefined) ?? [];
     if (scopes.length === 0) throw new UsageError('at least one --scope is required');
     const expiresAt = expiryFrom(values['expires-in'], Date.now());
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const user = await findUser(gh, values.user as string);
       const { token, info, warnings } = await gh.apiTokens.create(
         user.id,
@@ -100,7 +91,7 @@ Options:
   options: { user: { type: 'string' } },
   async run(values, io) {
     if (typeof values.user !== 'string') throw new UsageError('--user is required');
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const user = await findUser(gh, values.user as string);
       const tokens = await gh.apiTokens.listForUser(user.id);
       if (values.json) {
@@ -139,7 +130,7 @@ Options:
     if (!id) throw new UsageError('the token id is required');
     if (!UUID.test(id))
       throw new UsageError('a token id looks like 0f8fad5b-d9cb-469f-a165-70867728950e');
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const info = await gh.apiTokens.get(id.toLowerCase());
       if (!info || !(await gh.apiTokens.revoke(info.id, {}, CLI_ACTOR)))
         throw new CommandError(`there is no token ${id}`);

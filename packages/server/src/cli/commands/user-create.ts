@@ -30,11 +30,12 @@ Options:
     admin: { type: 'boolean' },
     'password-stdin': { type: 'boolean' },
   },
+  readsStdin: (values) => values['password-stdin'] === true,
   async run(values, io) {
     if (typeof values.username !== 'string') throw new UsageError('--username is required');
     if (typeof values.email !== 'string') throw new UsageError('--email is required');
     const password = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
-    return withGatehouse(async (gh) => {
+    return withGatehouse(io, async (gh) => {
       const user = await gh.accounts.create(
         {
           username: values.username as string,

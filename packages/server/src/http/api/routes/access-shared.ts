@@ -21,16 +21,7 @@ export const groupSchema = z.object({
   created_at: time,
 });
 
-export function groupJson(g: Group): z.input<typeof groupSchema> {
-  return {
-    id: g.id,
-    path: g.path,
-    name: g.name,
-    parent_id: g.parentId,
-    description: g.description,
-    created_at: g.createdAt.toISOString(),
-  };
-}
+export { groupJson } from '../../../access/json.ts';
 
 export const byPath = (g: Group): [string, string] => [g.path, g.id];
 

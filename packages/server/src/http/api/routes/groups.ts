@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { AccessError } from '../../../access/errors.ts';
+import { memberJson } from '../../../access/json.ts';
 import { HttpError } from '../../errors.ts';
 import { defineRoute } from '../define.ts';
 import { checkListCursor, pageOf, pageQuery, paginateList } from '../pagination.ts';
@@ -243,14 +244,7 @@ export const listGroupMembers = defineRoute({
     const members = await ctx.gh.access.listMembers(group.id);
     const page = paginateList(members, ctx.query, (m) => [m.username.toLowerCase(), m.userId]);
     return {
-      items: page.items.map((m) => ({
-        user_id: m.userId,
-        username: m.username,
-        name: m.name,
-        role: m.role,
-        share_depth: m.shareDepth,
-        joined_at: m.joinedAt.toISOString(),
-      })),
+      items: page.items.map(memberJson),
       next_cursor: page.next_cursor,
     };
   },
