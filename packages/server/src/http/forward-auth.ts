@@ -83,9 +83,23 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
     res.end(text);
   }
 
+  // The 200's headers, merged once per identity (forward auth's identity headers are one
+  // frozen object per member until an event drops them), not on every request.
+  const allowed = new WeakMap<object, OutgoingHttpHeaders>();
+  const allowedPlain: OutgoingHttpHeaders = { ...base, 'content-length': 0 };
+  function allow(res: ServerResponse, extra: Readonly<Record<string, string>> | null) {
+    let headers = extra ? allowed.get(extra) : allowedPlain;
+    if (!headers) {
+      headers = { ...base, ...extra, 'content-length': 0 };
+      allowed.set(extra!, headers);
+    }
+    res.writeHead(200, headers);
+    res.end();
+  }
+
   return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // NGINX keeps the original method (and drops the body); no body is ever read here.
-    req.resume();
+    // NGINX keeps the original method (and drops the body); no body is ever read here (node
+    // discards an unread body once the answer is sent, so the connection is kept).
     const headers = req.headers;
     const method = req.method ?? 'GET';
     const parsed = parseOriginalRequest(headers, method, forwardAuth.originalUrlHeader());
@@ -98,12 +112,15 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
       sessionToken: readCookie(headers.cookie, cookies.session),
       authorization: headers.authorization,
       ruleName: rule.name,
-      address: rawClientAddress(req, trust),
+      // Read only if an API token is checked (its last use is noted), not for every cookie.
+      get address() {
+        return rawClientAddress(req, trust);
+      },
     });
     // No body: NGINX keeps its connection to Gatehouse open only when an auth_request answer
     // has none (it never reads the body, so otherwise it must close the connection), and
     // opening one per proxied request costs several times the check itself.
-    if (verdict.status === 200) return answer(res, 200, '', verdict.headers ?? undefined);
+    if (verdict.status === 200) return allow(res, verdict.headers);
     if (verdict.status === 403) return answer(res, 403, `Forbidden: ${verdict.reason}.\n`);
 
     const navigation = !verdict.credentialTried && isNavigation(headers, original.method);
