@@ -83,14 +83,18 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
     res.end(text);
   }
 
-  // The 200's headers, merged once per identity (forward auth's identity headers are one
-  // frozen object per member until an event drops them), not on every request.
+  // The 200 carries only what the proxy reads: the identity headers, no-store, no body. No
+  // proxy passes an auth answer's 2xx to the browser (NGINX's auth_request, Traefik's
+  // ForwardAuth and Caddy's forward_auth copy the named Remote-* headers onto the request and
+  // drop the rest), so the pages' security headers would be bytes and header checks on every
+  // proxied request for nothing. Refusals, which a proxy may show, keep them. Merged once per
+  // identity (one frozen object per member until an event drops it), not per request.
   const allowed = new WeakMap<object, OutgoingHttpHeaders>();
-  const allowedPlain: OutgoingHttpHeaders = { ...base, 'content-length': 0 };
+  const allowedPlain: OutgoingHttpHeaders = { 'cache-control': 'no-store', 'content-length': 0 };
   function allow(res: ServerResponse, extra: Readonly<Record<string, string>> | null) {
     let headers = extra ? allowed.get(extra) : allowedPlain;
     if (!headers) {
-      headers = { ...base, ...extra, 'content-length': 0 };
+      headers = { 'cache-control': 'no-store', ...extra, 'content-length': 0 };
       allowed.set(extra!, headers);
     }
     res.writeHead(200, headers);
