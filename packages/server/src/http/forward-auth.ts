@@ -29,6 +29,16 @@ export const WEBDAV_METHODS = [
   'SEARCH',
 ];
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** How many distinct original requests the parse memo keeps (oldest out first). */
+const PARSE_MEMO_MAX = 4096;
+/** The headers parseOriginalRequest reads besides the original-URL one. */
+const FORWARDED_HEADERS = [
+  'x-forwarded-host',
+  'x-forwarded-uri',
+  'x-forwarded-proto',
+  'x-forwarded-method',
+  'x-original-method',
+] as const;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -101,12 +111,37 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
     res.end();
   }
 
+  // parseOriginalRequest is a pure function of a few headers and the method, and a proxy asks
+  // about the same pages again and again: its answers are kept by those inputs. Only when
+  // every input is a single header or absent (a repeated header is refused, unmemoised); no
+  // header value holds a newline, so the key is unambiguous.
+  const parsedMemo = new Map<string, ReturnType<typeof parseOriginalRequest>>();
+  function originalRequest(headers: IncomingMessage['headers'], method: string) {
+    const urlHeader = forwardAuth.originalUrlHeader();
+    let key = `${method}\n${urlHeader}`;
+    for (const name of [urlHeader, ...FORWARDED_HEADERS]) {
+      const v = headers[name];
+      if (v === undefined) key += '\n-';
+      else if (typeof v === 'string') key += `\n+${v}`;
+      else return parseOriginalRequest(headers, method, urlHeader);
+    }
+    let parsed = parsedMemo.get(key);
+    if (parsed === undefined) {
+      parsed = parseOriginalRequest(headers, method, urlHeader);
+      if (parsed.ok) Object.freeze(parsed.value.readings);
+      Object.freeze(parsed.ok ? parsed.value : parsed);
+      if (parsedMemo.size >= PARSE_MEMO_MAX) parsedMemo.delete(parsedMemo.keys().next().value!);
+      parsedMemo.set(key, parsed);
+    }
+    return parsed;
+  }
+
   return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // NGINX keeps the original method (and drops the body); no body is ever read here (node
     // discards an unread body once the answer is sent, so the connection is kept).
     const headers = req.headers;
     const method = req.method ?? 'GET';
-    const parsed = parseOriginalRequest(headers, method, forwardAuth.originalUrlHeader());
+    const parsed = originalRequest(headers, method);
     if (!parsed.ok) return answer(res, 400, `Bad forward-auth request: ${parsed.message}.\n`);
     const rule = ruleParam(req.url ?? '');
     if (!rule) return answer(res, 400, 'Bad forward-auth request: ?rule= must name one rule.\n');
