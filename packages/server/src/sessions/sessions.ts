@@ -191,6 +191,14 @@ export function createSessions(deps: {
     return fresh;
   }
 
+  /** The copy in memory while it may be trusted (find's first step, without a promise). */
+  function held(id: string): Local | undefined {
+    const hit = local.get(id);
+    // Trusted from memory only while revocations can be heard; otherwise the shared store decides.
+    if (hit && hit !== MISSING && events.listening && now() - hit.readAt < LOCAL_TTL_MS) return hit;
+    return undefined;
+  }
+
   async function find(id: string): Promise<Local | null> {
     const hit = local.get(id);
     if (hit === MISSING) return null;
@@ -311,7 +319,7 @@ export function createSessions(deps: {
       let s: Local | null = null;
       if (memo) {
         // Found exactly as on a miss; only the same stored hash still proves this cookie.
-        s = await find(memo.id);
+        s = held(memo.id) ?? (await find(memo.id));
         if (s && s.secretHash !== memo.secretHash) s = null;
         if (!s) verified.delete(key);
       }
