@@ -80,7 +80,11 @@ async function measure(url: string, pid: number, headers: Record<string, string>
     onMeasureStart: () => {
       cpu0 = cpuSecondsOf(pid);
     },
+  }).catch((err: Error) => {
+    console.log(`${url}: ${err.message}`);
+    return null;
   });
+  if (!r) return null;
   return {
     us: ((cpuSecondsOf(pid) - cpu0) / r.totalRequests) * 1e6,
     rps: r.requestsPerSecond,
@@ -89,7 +93,8 @@ async function measure(url: string, pid: number, headers: Record<string, string>
 }
 
 const results = new Map<string, { us: number; rps: number; p99: number }[]>();
-const note = (k: string, v: { us: number; rps: number; p99: number }) => {
+const note = (k: string, v: { us: number; rps: number; p99: number } | null) => {
+  if (!v) return console.log(`${k.padEnd(28)} no figure this round (the load failed)`);
   results.set(k, [...(results.get(k) ?? []), v]);
   console.log(
     `${k.padEnd(28)} ${v.us.toFixed(1).padStart(6)} µs/req ${Math.round(v.rps)} req/s p99 ${v.p99}`,
