@@ -11,7 +11,7 @@ import { type Audit, createAudit } from './audit/audit.ts';
 import { type Clients, createClients } from './clients/clients.ts';
 import type { Config } from './config/config.ts';
 import { createLogger, type Logger } from './config/logger.ts';
-import { type Argon2Params, createPasswordHasher } from './crypto/passwords.ts';
+import { type Argon2Params, createPasswordHasher, type HashingLimits } from './crypto/passwords.ts';
 import { loadSecretKey, type SecretKey } from './crypto/secret-key.ts';
 import { createSigningKeys, type SigningKeys } from './crypto/signing-keys.ts';
 import {
@@ -63,6 +63,8 @@ export interface GatehouseOptions {
   stores?: Stores;
   logger?: Logger;
   passwordParams?: Partial<Argon2Params>;
+  /** How many password hashes run at once and wait (default: one fewer than the cores, 64). */
+  passwordHashing?: Partial<HashingLimits>;
   throttle?: Partial<ThrottleConfig>;
   /** Rate limits of the JSON API (per token, per address). */
   apiLimits?: Partial<ApiLimits>;
@@ -148,7 +150,7 @@ export async function createGatehouse(
   await database.migrate();
 
   const events = createEventBus({ kv, onError });
-  const hasher = createPasswordHasher(options.passwordParams);
+  const hasher = createPasswordHasher(options.passwordParams, options.passwordHashing);
   const audit = createAudit({ db, now, onError });
   const accounts = createAccounts({ db, hasher, events, audit, now });
   const sessions = createSessions({

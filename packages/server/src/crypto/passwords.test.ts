@@ -2,8 +2,10 @@ import * as argon2 from '@node-rs/argon2';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createPasswordHasher,
+  defaultHashingLimits,
   MAX_PASSWORD_LENGTH,
   OWASP_ARGON2ID,
+  PasswordHashingBusyError,
   PasswordTooLongError,
 } from './passwords.ts';
 
@@ -153,5 +155,26 @@ describe('password hasher', () => {
     // Another hasher has its own dummy hash: no state shared between instances.
     await createPasswordHasher(FAST).dummyVerify('guess');
     expect(argon2.hash).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('password hashing bounds', () => {
+  it('keeps a core free by default: one hashing slot on two cores, never none', () => {
+    expect(defaultHashingLimits(2).concurrency).toBe(1);
+    expect(defaultHashingLimits(1).concurrency).toBe(1);
+    expect(defaultHashingLimits(8).concurrency).toBe(7);
+  });
+
+  it('runs at most `concurrency` hashes, queues `maxQueued`, and refuses the next at once', async () => {
+    const hasher = createPasswordHasher(FAST, { concurrency: 2, maxQueued: 1 });
+    const stored = await hasher.hash('pw');
+    const running = [hasher.verify(stored, 'pw'), hasher.verify(stored, 'pw')];
+    const queued = hasher.verify(stored, 'pw');
+    expect(hasher.load()).toEqual({ running: 2, queued: 1 });
+    await expect(hasher.verify(stored, 'pw')).rejects.toBeInstanceOf(PasswordHashingBusyError);
+    await expect(hasher.hash('other')).rejects.toMatchObject({ code: 'HASHING_BUSY' });
+    expect(await Promise.all([...running, queued])).toEqual([true, true, true]);
+    expect(hasher.load()).toEqual({ running: 0, queued: 0 });
+    expect(await hasher.verify(stored, 'pw')).toBe(true);
   });
 });

@@ -1,6 +1,13 @@
 // Password hashing: argon2id through @node-rs/argon2, whose async hash and verify run on the
 // libuv thread pool so a login never blocks the event loop.
+//
+// Bounded: at most `concurrency` hashes run at once (by default one fewer than the cores, at
+// least one), so a storm of sign-ins leaves a core to the checks every proxied request makes;
+// at most `maxQueued` wait behind them, and the next is refused at once with
+// PasswordHashingBusyError (the HTTP layer answers 503 with Retry-After) rather than queued
+// without end.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 
 export interface Argon2Params {
@@ -40,6 +47,30 @@ const PHC_VERSION = 'v=19';
 
 export type PasswordErrorCode = 'PASSWORD_TOO_LONG';
 
+/** How many hashes run at once, and how many may wait. */
+export interface HashingLimits {
+  concurrency: number;
+  maxQueued: number;
+}
+
+/** Seconds a refused sign-in is asked to wait before trying again. */
+export const HASHING_RETRY_AFTER_SECONDS = 2;
+
+/** One fewer than the cores (at least one), 64 waiting: 40 members signing in at once all wait. */
+export function defaultHashingLimits(cores = availableParallelism()): HashingLimits {
+  return { concurrency: Math.max(1, cores - 1), maxQueued: 64 };
+}
+
+/** Thrown when every hashing slot is busy and the queue is full: try again shortly. */
+export class PasswordHashingBusyError extends Error {
+  readonly code = 'HASHING_BUSY';
+  readonly retryAfterSeconds = HASHING_RETRY_AFTER_SECONDS;
+  override name = 'PasswordHashingBusyError';
+  constructor() {
+    super('Too many passwords are being checked at once');
+  }
+}
+
 /** Thrown by `hash` for a password over MAX_PASSWORD_LENGTH; show the message to the person. */
 export class PasswordTooLongError extends Error {
   readonly code = 'PASSWORD_TOO_LONG' satisfies PasswordErrorCode;
@@ -59,10 +90,40 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
   /** Costs what `verify` costs, for a login whose user does not exist. */
   dummyVerify(password: string): Promise<void>;
+  /** Hashes running and waiting now. */
+  load(): { running: number; queued: number };
 }
 
-export function createPasswordHasher(params: Partial<Argon2Params> = {}): PasswordHasher {
+/** Runs at most `concurrency` tasks at once, `maxQueued` more wait, beyond that: busy. */
+function createGate(limits: HashingLimits) {
+  const concurrency = Math.max(1, Math.floor(limits.concurrency));
+  const maxQueued = Math.max(0, Math.floor(limits.maxQueued));
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return {
+    async run<T>(task: () => Promise<T>): Promise<T> {
+      if (running < concurrency) running++;
+      else if (queue.length < maxQueued) await new Promise<void>((go) => queue.push(go));
+      else throw new PasswordHashingBusyError();
+      try {
+        return await task();
+      } finally {
+        // The slot passes straight to the next in line (running stays the same), or frees up.
+        const next = queue.shift();
+        if (next) next();
+        else running--;
+      }
+    },
+    load: () => ({ running, queued: queue.length }),
+  };
+}
+
+export function createPasswordHasher(
+  params: Partial<Argon2Params> = {},
+  limits: Partial<HashingLimits> = {},
+): PasswordHasher {
   const settings: Argon2Params = { ...OWASP_ARGON2ID, ...params };
+  const gate = createGate({ ...defaultHashingLimits(), ...limits });
   const options = { ...settings, algorithm: ARGON2ID };
   const phcParams = `m=${settings.memoryCost},t=${settings.timeCost},p=${settings.parallelism}`;
   // Made on first use, not at start-up, and shared by concurrent callers.
@@ -72,7 +133,7 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
     if (typeof password !== 'string') throw new TypeError('A password must be a string');
     const normalised = normalise(password);
     if (normalised === null) throw new PasswordTooLongError();
-    return argon2Hash(normalised, options);
+    return gate.run(() => argon2Hash(normalised, options));
   }
 
   async function verify(hash: string, password: string): Promise<boolean> {
@@ -80,7 +141,7 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
     if (normalised === null || typeof hash !== 'string' || !hash.startsWith('$argon2')) {
       return false;
     }
-    return verifyNormalised(hash, normalised);
+    return gate.run(() => verifyNormalised(hash, normalised));
   }
 
   function needsRehash(hash: string): boolean {
@@ -100,11 +161,13 @@ export function createPasswordHasher(params: Partial<Argon2Params> = {}): Passwo
     const normalised = normalise(password);
     // As in verify: a too-long password is refused without hashing, known user or not.
     if (normalised === null) return;
+    // Made outside the gate (once per process), so it never holds a slot another waits for.
     dummyHash ??= argon2Hash(randomBytes(32).toString('base64url'), options);
-    await verifyNormalised(await dummyHash, normalised);
+    const stored = await dummyHash;
+    await gate.run(() => verifyNormalised(stored, normalised));
   }
 
-  return { hash, verify, needsRehash, dummyVerify };
+  return { hash, verify, needsRehash, dummyVerify, load: gate.load };
 }
 
 async function verifyNormalised(hash: string, password: string): Promise<boolean> {

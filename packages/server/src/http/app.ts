@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { maskSecrets } from '../config/logger.ts';
+import { HASHING_RETRY_AFTER_SECONDS, PasswordHashingBusyError } from '../crypto/passwords.ts';
 import type { Gatehouse } from '../gatehouse.ts';
 import type { Oidc } from '../oidc/oidc.ts';
 import { isStoreUnavailable, STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.ts';
@@ -63,6 +64,7 @@ function wantsJson(request: FastifyRequest): boolean {
 function codeFor(err: FastifyError): HttpErrorCode {
   if (err instanceof HttpError) return err.code;
   if (isStoreUnavailable(err)) return 'STORE_UNAVAILABLE';
+  if (err instanceof PasswordHashingBusyError) return 'BUSY';
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'PAYLOAD_TOO_LARGE';
@@ -91,7 +93,8 @@ export function sendError(
   // A store is down: a page read offers itself again. A form's answer cannot (its address
   // may take only POST, and no Referer is sent), so the message says to try again.
   const again =
-    (code === 'STORE_UNAVAILABLE' || code === 'UNAVAILABLE') && request.method === 'GET';
+    (code === 'STORE_UNAVAILABLE' || code === 'UNAVAILABLE' || code === 'BUSY') &&
+    request.method === 'GET';
   return sendPage(
     reply,
     messagePage({
@@ -193,6 +196,7 @@ export async function buildApp(
     // Expected while a store is down: one line with the reason, no stack.
     if (code === 'STORE_UNAVAILABLE')
       request.log.warn({ reason: err.message }, 'store unavailable');
+    if (code === 'BUSY') request.log.warn({ reason: err.message }, 'password hashing busy');
     // Validation messages from JSON schemas are safe to show and help a caller fix the request.
     const message = err.validation
       ? `Invalid request: ${err.message}`
@@ -202,9 +206,11 @@ export async function buildApp(
     const retryAfter =
       code === 'STORE_UNAVAILABLE'
         ? STORE_RETRY_AFTER_SECONDS
-        : err instanceof HttpError
-          ? err.retryAfterSeconds
-          : null;
+        : code === 'BUSY'
+          ? HASHING_RETRY_AFTER_SECONDS
+          : err instanceof HttpError
+            ? err.retryAfterSeconds
+            : null;
     return sendError(request, reply, code, message, retryAfter);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 'NOT_FOUND'));

@@ -85,6 +85,11 @@ export const HTTP_ERRORS = {
     title: 'Temporarily unavailable',
     message: 'Gatehouse is starting or stopping. Try again in a moment.',
   },
+  BUSY: {
+    status: 503,
+    title: 'Busy just now',
+    message: 'Gatehouse is checking many sign-ins at once just now. Try again in a few seconds.',
+  },
   STORE_UNAVAILABLE: {
     status: 503,
     title: 'Temporarily unavailable',

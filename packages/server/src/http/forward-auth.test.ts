@@ -140,6 +140,32 @@ function forwarded(
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' };
 
+describe('/auth/verify answers', () => {
+  it('a 200 with only what the proxy reads, and refusals with the security headers', async () => {
+    const { cookie } = await signedIn('alice');
+    const ok = await nginx(t.app, 'https://wiki.example.org/page', { cookie });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toBe('');
+    expect(ok.headers['remote-user']).toBe('alice');
+    expect(ok.headers['cache-control']).toBe('no-store');
+    expect(ok.headers['content-length']).toBe('0');
+    expect(ok.headers['x-frame-options']).toBeUndefined();
+    expect(ok.headers['content-security-policy']).toBeUndefined();
+    const bypass = await nginx(t.app, 'https://wiki.example.org/public/x');
+    expect(bypass.statusCode).toBe(200);
+    expect(bypass.headers['cache-control']).toBe('no-store');
+    expect(bypass.headers['remote-user']).toBeUndefined();
+    for (const refused of [
+      await nginx(t.app, 'https://wiki.example.org/page', BROWSER),
+      await nginx(t.app, 'https://wiki.example.org/closed/x', { cookie }),
+    ]) {
+      expect(refused.headers['x-frame-options']).toBe('DENY');
+      expect(refused.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(refused.headers['cache-control']).toBe('no-store');
+    }
+  });
+});
+
 describe('/auth/verify for a signed-out visitor', () => {
   it('answers NGINX with 401 and the login URL in Location for a browser navigation', async () => {
     const res = await nginx(t.app, 'https://wiki.example.org/page?x=1&y=2', BROWSER);

@@ -29,6 +29,16 @@ export const WEBDAV_METHODS = [
   'SEARCH',
 ];
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** How many distinct original requests the parse memo keeps (oldest out first). */
+const PARSE_MEMO_MAX = 4096;
+/** The headers parseOriginalRequest reads besides the original-URL one. */
+const FORWARDED_HEADERS = [
+  'x-forwarded-host',
+  'x-forwarded-uri',
+  'x-forwarded-proto',
+  'x-forwarded-method',
+  'x-original-method',
+] as const;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -83,12 +93,55 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
     res.end(text);
   }
 
+  // The 200 carries only what the proxy reads: the identity headers, no-store, no body. No
+  // proxy passes an auth answer's 2xx to the browser (NGINX's auth_request, Traefik's
+  // ForwardAuth and Caddy's forward_auth copy the named Remote-* headers onto the request and
+  // drop the rest), so the pages' security headers would be bytes and header checks on every
+  // proxied request for nothing. Refusals, which a proxy may show, keep them. Merged once per
+  // identity (one frozen object per member until an event drops it), not per request.
+  const allowed = new WeakMap<object, OutgoingHttpHeaders>();
+  const allowedPlain: OutgoingHttpHeaders = { 'cache-control': 'no-store', 'content-length': 0 };
+  function allow(res: ServerResponse, extra: Readonly<Record<string, string>> | null) {
+    let headers = extra ? allowed.get(extra) : allowedPlain;
+    if (!headers) {
+      headers = { 'cache-control': 'no-store', ...extra, 'content-length': 0 };
+      allowed.set(extra!, headers);
+    }
+    res.writeHead(200, headers);
+    res.end();
+  }
+
+  // parseOriginalRequest is a pure function of a few headers and the method, and a proxy asks
+  // about the same pages again and again: its answers are kept by those inputs. Only when
+  // every input is a single header or absent (a repeated header is refused, unmemoised); no
+  // header value holds a newline, so the key is unambiguous.
+  const parsedMemo = new Map<string, ReturnType<typeof parseOriginalRequest>>();
+  function originalRequest(headers: IncomingMessage['headers'], method: string) {
+    const urlHeader = forwardAuth.originalUrlHeader();
+    let key = `${method}\n${urlHeader}`;
+    for (const name of [urlHeader, ...FORWARDED_HEADERS]) {
+      const v = headers[name];
+      if (v === undefined) key += '\n-';
+      else if (typeof v === 'string') key += `\n+${v}`;
+      else return parseOriginalRequest(headers, method, urlHeader);
+    }
+    let parsed = parsedMemo.get(key);
+    if (parsed === undefined) {
+      parsed = parseOriginalRequest(headers, method, urlHeader);
+      if (parsed.ok) Object.freeze(parsed.value.readings);
+      Object.freeze(parsed.ok ? parsed.value : parsed);
+      if (parsedMemo.size >= PARSE_MEMO_MAX) parsedMemo.delete(parsedMemo.keys().next().value!);
+      parsedMemo.set(key, parsed);
+    }
+    return parsed;
+  }
+
   return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // NGINX keeps the original method (and drops the body); no body is ever read here.
-    req.resume();
+    // NGINX keeps the original method (and drops the body); no body is ever read here (node
+    // discards an unread body once the answer is sent, so the connection is kept).
     const headers = req.headers;
     const method = req.method ?? 'GET';
-    const parsed = parseOriginalRequest(headers, method, forwardAuth.originalUrlHeader());
+    const parsed = originalRequest(headers, method);
     if (!parsed.ok) return answer(res, 400, `Bad forward-auth request: ${parsed.message}.\n`);
     const rule = ruleParam(req.url ?? '');
     if (!rule) return answer(res, 400, 'Bad forward-auth request: ?rule= must name one rule.\n');
@@ -98,12 +151,15 @@ export function forwardAuthHandler(opts: ForwardAuthOptions) {
       sessionToken: readCookie(headers.cookie, cookies.session),
       authorization: headers.authorization,
       ruleName: rule.name,
-      address: rawClientAddress(req, trust),
+      // Read only if an API token is checked (its last use is noted), not for every cookie.
+      get address() {
+        return rawClientAddress(req, trust);
+      },
     });
     // No body: NGINX keeps its connection to Gatehouse open only when an auth_request answer
     // has none (it never reads the body, so otherwise it must close the connection), and
     // opening one per proxied request costs several times the check itself.
-    if (verdict.status === 200) return answer(res, 200, '', verdict.headers ?? undefined);
+    if (verdict.status === 200) return allow(res, verdict.headers);
     if (verdict.status === 403) return answer(res, 403, `Forbidden: ${verdict.reason}.\n`);
 
     const navigation = !verdict.credentialTried && isNavigation(headers, original.method);

@@ -123,6 +123,16 @@ describe(`sessions during a shared-store outage (${storageMode()})`, () => {
     expect(await b.gh.sessions.verify(token)).toBeNull();
   });
 
+  it('drops the memo of verified cookies when its event channel comes back after a gap', async () => {
+    const { token, session } = await a.gh.sessions.create(userId);
+    for (let i = 0; i < 3; i++) expect(await b.gh.sessions.verify(token)).not.toBeNull();
+    kvB.deafen();
+    await a.gh.sessions.revoke(session.id); // b does not hear it
+    kvB.reconnect(); // the gap: b drops its memo and its copies, and reads the tombstone
+    expect(await b.gh.sessions.verify(token)).toBeNull();
+    expect(await b.gh.principals.fromSessionToken(token)).toBeNull();
+  });
+
   it('keeps serving a session it holds while the shared store is down, for a bounded time', async () => {
     const { token } = await a.gh.sessions.create(userId);
     expect(await b.gh.sessions.verify(token)).not.toBeNull();

@@ -10,6 +10,7 @@
 // (STALE_GRACE_MS). What a member or an administrator does to sessions (sign in, sign out,
 // revoke) is recorded in the audit log: sign-in here, the rest in `ending.ts`.
 
+import { hash as oneShotHash } from 'node:crypto';
 import { and, asc, eq, lt, ne, or } from 'drizzle-orm';
 import type { Audit } from '../audit/audit.ts';
 import { generateSecretToken, parseSecretToken, verifySecret } from '../crypto/secret-tokens.ts';
@@ -67,6 +68,18 @@ const LOCAL_TTL_MS = 60_000;
  */
 export const STALE_GRACE_MS = 5 * 60_000;
 const MISSING = 'missing';
+/** Longer than any session cookie; a longer value is not worth hashing to look up. */
+const MAX_MEMO_TOKEN = 256;
+
+/**
+ * A cookie value already checked against a session's stored hash: which session, and the hash
+ * it matched. Keyed by the SHA-256 of the whole cookie value, so the memo never holds the
+ * secret or anything that could be presented instead of it.
+ */
+interface Verified {
+  readonly id: string;
+  readonly secretHash: string;
+}
 
 export function createSessions(deps: {
   db: Db;
@@ -84,6 +97,13 @@ export function createSessions(deps: {
     ttlMs: LOCAL_TTL_MS + STALE_GRACE_MS,
     now,
   });
+  // Verified cookies (see Verified). A hit skips only the token parse and the hash comparison:
+  // the session itself is still found as on a miss (find(): in-process copy while revocations
+  // can be heard, else the shared store and its tombstone), and must still carry the same hash.
+  // An entry lives no longer than the session could (idle and absolute expiry at the time it
+  // was made) nor than the in-process copy; it goes with the session's revocation and with
+  // everything else on an event-channel gap.
+  const verified = createLru<Verified>({ max: 50_000, ttlMs: LOCAL_TTL_MS, now });
   // Bumped when this instance may have missed revocations: a read begun before is not cached.
   let generation = 0;
   const revocations = createRevocations({
@@ -94,6 +114,8 @@ export function createSessions(deps: {
     now,
     onForget: (ids) => {
       for (const id of ids) local.delete(id);
+      const gone = new Set(ids);
+      verified.deleteWhere((v) => gone.has(v.id));
     },
     onError: deps.onError,
   });
@@ -104,6 +126,7 @@ export function createSessions(deps: {
   events.onGap(() => {
     generation++;
     local.clear();
+    verified.clear();
   });
 
   function toLocal(s: Cached, readAt: number): Local {
@@ -166,6 +189,14 @@ export function createSessions(deps: {
     const fresh = toLocal(s, now());
     if (at === generation) local.set(id, fresh);
     return fresh;
+  }
+
+  /** The copy in memory while it may be trusted (find's first step, without a promise). */
+  function held(id: string): Local | undefined {
+    const hit = local.get(id);
+    // Trusted from memory only while revocations can be heard; otherwise the shared store decides.
+    if (hit && hit !== MISSING && events.listening && now() - hit.readAt < LOCAL_TTL_MS) return hit;
+    return undefined;
   }
 
   async function find(id: string): Promise<Local | null> {
@@ -282,13 +313,29 @@ export function createSessions(deps: {
 
     /** The live session a cookie value stands for, or null. Never throws on bad input. */
     async verify(token: unknown): Promise<Session | null> {
-      const parsed = parseSecretToken(token, 'sess');
-      if (!parsed) return null;
-      const s = await find(parsed.id);
-      // Constant-time: the hash is the secret's only proof.
-      if (!s || !verifySecret(parsed.secret, s.hashBytes)) return null;
+      if (typeof token !== 'string' || token.length > MAX_MEMO_TOKEN) return null;
+      const key = oneShotHash('sha256', token, 'base64url');
+      const memo = verified.get(key);
+      let s: Local | null = null;
+      if (memo) {
+        // Found exactly as on a miss; only the same stored hash still proves this cookie.
+        s = held(memo.id) ?? (await find(memo.id));
+        if (s && s.secretHash !== memo.secretHash) s = null;
+        if (!s) verified.delete(key);
+      }
+      if (!s) {
+        const parsed = parseSecretToken(token, 'sess');
+        if (!parsed) return null;
+        s = await find(parsed.id);
+        // Constant-time: the hash is the secret's only proof.
+        if (!s || !verifySecret(parsed.secret, s.hashBytes)) return null;
+        const lives = Math.min(s.expiresAt, s.lastSeenAt + config.idleTimeoutMs) - now();
+        if (lives > 0)
+          verified.set(key, { id: s.id, secretHash: s.secretHash }, Math.min(lives, LOCAL_TTL_MS));
+      }
       const at = now();
       if (expired(s.lastSeenAt, s.expiresAt, at)) {
+        verified.delete(key);
         // Refused whatever happens next; the clean-up may wait for a store to come back.
         await revoke(s.id).catch((err) => deps.onError?.(err));
         return null;

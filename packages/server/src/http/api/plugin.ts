@@ -101,13 +101,13 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
   }
 
   async function authenticate(route: AnyApiRoute, request: FastifyRequest, reply: FastifyReply) {
-    const address = clientAddress(request);
     const header = request.headers.authorization;
     if (header !== undefined) {
       // A bearer token wins over a cookie: the caller is a script, whatever its cookie jar holds.
       request.principal = null;
       request.session = null;
       request.user = null;
+      const address = clientAddress(request);
       const match = BEARER.exec(header);
       const found = match
         ? await gh.principals.fromBearer(match[1]!, GATEHOUSE_AUDIENCE, { address })
@@ -136,7 +136,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
       return;
     }
     if (!request.user || !request.session) {
-      limited(limiter.address(address));
+      limited(limiter.address(clientAddress(request)));
       throw new HttpError('UNAUTHENTICATED', {
         message: 'Sign in, or send an API token as "Authorization: Bearer gth_api_…".',
       });
@@ -211,7 +211,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions) {
             reply,
             user: request.user!,
             auth: request.apiAuth!,
-            address: clientAddress(request),
+            // Read when a handler asks (few do), not on every request.
+            get address() {
+              return clientAddress(request);
+            },
             params,
             query,
             body,
