@@ -22,40 +22,9 @@ import { isStoreUnavailable } from '../store/unavailable.ts';
 import { createSessionEnding } from './ending.ts';
 import { createRevocations, kvKey, tombKey } from './revocation.ts';
 import { sessions } from './tables.ts';
+import type { Cached, Local, Session, SessionConfig, SessionListing, Verified } from './types.ts';
 
-export interface SessionConfig {
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-}
-
-export interface Session {
-  readonly id: string;
-  readonly userId: string;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly expiresAt: number;
-}
-
-export interface SessionListing {
-  id: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  ip: string | null;
-  userAgent: string | null;
-}
-
-/** As kept in the shared store (JSON). */
-interface Cached extends Session {
-  readonly secretHash: string;
-}
-
-/** As kept in process: the hash decoded once, not on every check. */
-interface Local extends Cached {
-  readonly hashBytes: Buffer;
-  /** When it was read from the shared store or the database. */
-  readonly readAt: number;
-}
+export type { Session, SessionConfig, SessionListing } from './types.ts';
 
 /** How often activity is written back; idle expiry is only this precise, by design. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -70,16 +39,6 @@ export const STALE_GRACE_MS = 5 * 60_000;
 const MISSING = 'missing';
 /** Longer than any session cookie; a longer value is not worth hashing to look up. */
 const MAX_MEMO_TOKEN = 256;
-
-/**
- * A cookie value already checked against a session's stored hash: which session, and the hash
- * it matched. Keyed by the SHA-256 of the whole cookie value, so the memo never holds the
- * secret or anything that could be presented instead of it.
- */
-interface Verified {
-  readonly id: string;
-  readonly secretHash: string;
-}
 
 export function createSessions(deps: {
   db: Db;
