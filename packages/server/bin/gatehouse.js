@@ -11,15 +11,33 @@ if (major < 22 || (major === 22 && minor < 18)) {
 }
 // In this repository gatehouse-client resolves to its TypeScript sources through the
 // "gatehouse-source" export condition (its package.json points the published exports at dist/).
+//
+// drizzle-orm's package.json is 175 KB (an exports entry per file), and Node reads and parses it
+// again to find the module type of every one of its ~150 files: about 150 MB of transient heap
+// and 1-2 s of start-up. Its files are all ES modules ("type": "module"), so a relative `.js`
+// import inside drizzle-orm is resolved here with that format, which skips the lookup.
+const DRIZZLE = '/node_modules/drizzle-orm/';
 const { registerHooks } = await import('node:module');
 registerHooks({
-  resolve: (specifier, context, nextResolve) =>
-    specifier === 'gatehouse-client' || specifier.startsWith('gatehouse-client/')
-      ? nextResolve(specifier, {
-          ...context,
-          conditions: [...context.conditions, 'gatehouse-source'],
-        })
-      : nextResolve(specifier, context),
+  resolve: (specifier, context, nextResolve) => {
+    if (specifier === 'gatehouse-client' || specifier.startsWith('gatehouse-client/'))
+      return nextResolve(specifier, {
+        ...context,
+        conditions: [...context.conditions, 'gatehouse-source'],
+      });
+    if (
+      specifier.startsWith('.') &&
+      specifier.endsWith('.js') &&
+      context.parentURL?.startsWith('file:') &&
+      context.parentURL.includes(DRIZZLE)
+    )
+      return {
+        url: new URL(specifier, context.parentURL).href,
+        format: 'module',
+        shortCircuit: true,
+      };
+    return nextResolve(specifier, context);
+  },
 });
 const { main, KEEP_RUNNING } = await import('../src/cli/main.ts');
 const code = await main(process.argv.slice(2));
