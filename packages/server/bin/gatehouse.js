@@ -34,7 +34,7 @@ if (missing.length > 0 && typeof process.execve === 'function') {
 // "gatehouse-source" export condition (its package.json points the published exports at dist/).
 //
 // drizzle-orm's package.json is 175 KB (an exports entry per file), and Node reads and parses it
-// again to find the module type of every one of its ~150 files: about 150 MB of transient heap
+// again to find the module type of each of its files (over a hundred at start-up): about 150 MB of transient heap
 // and 1-2 s of start-up. Its files are all ES modules ("type": "module"), so a relative `.js`
 // import inside drizzle-orm is resolved here with that format, which skips the lookup.
 const DRIZZLE = '/node_modules/drizzle-orm/';
