@@ -13,13 +13,12 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // compiles its hot functions in the background, and that compilation alone took the process to
 // about 800 MB at start-up (idle afterwards: 290 MB). The baseline compiler (Liftoff) compiles it
 // in a fraction of the memory and time: measured, start-up peak 810 -> 254 MB, idle 293 -> 247 MB.
-// Node 24 also lets the young generation grow to 2 x 64 MB, which the start-up's burst of
-// allocation fills and which stays resident afterwards; 16 MB semi-spaces (Node 20's size) keep
-// idle RSS about 18 MB lower.
 // V8 flags cannot be set once the process runs, so the command replaces itself (same pid, stdio
-// and environment) with node and these flags, unless they were given (a flag given wins).
-// Postgres + Redis mode runs no WebAssembly, so there only the semi-space size matters.
-const V8_FLAGS = ['--liftoff-only', '--max-semi-space-size=16'];
+// and environment) with node and this flag, unless it was given. Postgres + Redis mode runs no
+// WebAssembly, so the flag changes nothing there.
+// (A smaller young generation, --max-semi-space-size=16, saves another 18 MB idle but seemed to
+// cost the hot path CPU per request; not made the default: see bench/README.md.)
+const V8_FLAGS = ['--liftoff-only'];
 const missing = V8_FLAGS.filter(
   (flag) => !process.execArgv.some((arg) => arg.split('=')[0] === flag.split('=')[0]),
 );
