@@ -10,17 +10,18 @@ import { SERVER_LOG_LEVEL, type StorageMode, startGatehouse } from './lib/gateho
 import { stopLoad } from './lib/load.ts';
 import { cleanUp, installExitHandlers, isInterrupted } from './lib/process.ts';
 import { startReference } from './lib/reference.ts';
-import { buildReport, machine, table, writeJson } from './lib/report.ts';
+import { buildReport, machine, memoryTable, table, writeJson } from './lib/report.ts';
 import { readSettings, type Settings } from './lib/settings.ts';
 import { chooseServers, describeUrl } from './lib/stores.ts';
 import type { Suite, SuiteFactory } from './lib/suite.ts';
 import { forwardAuth } from './suites/forward-auth.ts';
+import { MEMORY_SUITE, memory } from './suites/memory.ts';
 import { bareProvider, oidc } from './suites/oidc.ts';
 import { measureSdkVerify, type SdkVerifyResult } from './suites/sdk.ts';
 import { sessionMe } from './suites/session-me.ts';
 
 /** Every selected suite runs against every Gatehouse deployment. Add new benchmarks here. */
-const SUITES: SuiteFactory[] = [sessionMe, forwardAuth, oidc];
+const SUITES: SuiteFactory[] = [memory, sessionMe, forwardAuth, oidc];
 
 /** Reference deployments a suite's rows are also compared with, measured when it is selected. */
 const REFERENCES: Record<string, Array<typeof bareProvider>> = { oidc: [bareProvider] };
@@ -83,6 +84,8 @@ async function main() {
     `Gatehouse runs with GATEHOUSE_LOG_LEVEL=${SERVER_LOG_LEVEL}: request logging is not measured`,
   );
   log(`suites: ${selected.map((make) => make().name).join(', ')}`);
+  // `npm run bench -- memory`: start, idle and read memory only; nothing is loaded.
+  const memoryOnly = selected.every((make) => make().name === MEMORY_SUITE);
   if (m.loadAverage.start > m.nproc / 2)
     log(
       `warning: the load average is ${m.loadAverage.start} on ${m.nproc} cores: other work is running, so req/s will be noisy (the CPU ratio is steadier)`,
@@ -98,7 +101,7 @@ async function main() {
       settings,
       log,
       start: () => startReference('bare', settings),
-      loads: async () => [{ target: 'GET /', path: '/' }],
+      loads: async () => (memoryOnly ? [] : [{ target: 'GET /', path: '/' }]),
     }),
   );
 
@@ -109,7 +112,7 @@ async function main() {
         settings,
         log,
         start: () => startReference('fastify', settings),
-        loads: async () => [{ target: 'GET / (JSON)', path: '/' }],
+        loads: async () => (memoryOnly ? [] : [{ target: 'GET / (JSON)', path: '/' }]),
       }),
     );
   }
@@ -117,7 +120,7 @@ async function main() {
   // gatehouse-client: the same Fastify route guarded by the SDK (compare with the empty app),
   // and, in this process, verify() against jose's jwtVerify.
   let sdkVerify: SdkVerifyResult | null = null;
-  if (settings.modes.has('sdk')) {
+  if (settings.modes.has('sdk') && !memoryOnly) {
     deployments.push(
       await measureDeployment({
         name: 'fastify + gatehouse-client guard',
@@ -171,7 +174,8 @@ async function main() {
   }
 
   const report = buildReport(settings, SERVER_LOG_LEVEL, deployments, skipped);
-  console.log(`\n${table(report.rows)}\n`);
+  if (!memoryOnly) console.log(`\n${table(report.rows)}\n`);
+  console.log(`\n${memoryTable(report.deployments)}\n`);
   if (sdkVerify) {
     const { opsPerSecond: o, ratio } = sdkVerify;
     console.log(
@@ -185,6 +189,8 @@ async function main() {
       'server CPU µs/req = server CPU time per request; CPU ratio = bare µs/req ÷ this µs/req (steadier on a busy machine)',
       "ratio to ref / ref CPU ratio = the same against the row's reference (POST /token: the bare oidc-provider; aim ≥ 0.8)",
       'cold start = spawn → first 200 from /readyz (polled every 20 ms); RSS = VmRSS of the server process (MB = MiB)',
+      'peak (VmHWM) = highest RSS of the server so far, read with the idle RSS (the start-up peak); CLI = the set-up commands before the start (user create: on a fresh data dir it creates the database), VmHWM sampled every 10 ms',
+      'memory aims: embedded idle ≤ 150 MB and peak ≤ 300 MB; Postgres + Redis idle ≤ 100 MB; cold start ≤ 1000 ms',
       `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end, ${report.machine.nproc} cores`,
     ].join('\n'),
   );

@@ -32,6 +32,9 @@ export interface DeploymentResult {
   coldStartMs: number;
   /** Time of the CLI set-up before the start (first run: creates the database, hashes a password). */
   setupMs: number | null;
+  /** Peak RSS (VmHWM, MiB) of the CLI set-up commands (the first one creates the database). */
+  setupPeakMb: number | null;
+  /** VmRSS after start and BENCH_IDLE_MS idle; its peakMb is the start-up peak (VmHWM). */
   rssIdle: Rss;
   rssAfterLoad: Rss;
   targets: TargetResult[];
@@ -102,6 +105,7 @@ export async function measureDeployment<S extends RunningServer>(opts: {
       baseline: opts.baseline ?? false,
       coldStartMs: Math.round(server.coldStartMs),
       setupMs: server.setupMs == null ? null : Math.round(server.setupMs),
+      setupPeakMb: server.setupPeakMb ?? null,
       rssIdle,
       rssAfterLoad,
       targets,

@@ -33,17 +33,26 @@ export interface RunningServer {
   readonly coldStartMs: number;
   /** Milliseconds of CLI set-up before the start, if any. */
   readonly setupMs?: number | null;
+  /** The highest peak RSS (VmHWM, MiB) of the set-up's CLI commands, if any ran. */
+  readonly setupPeakMb?: number | null;
   readonly process: StartedProcess;
   stop(): Promise<void>;
+}
+
+export interface CliResult {
+  stdout: string;
+  ms: number;
+  /** Peak RSS (VmHWM) of the command in MiB, sampled every 10 ms. */
+  peakMb: number | null;
 }
 
 /** The `gatehouse` command against the same stores the server uses. */
 export interface GatehouseCli {
   /** The server's working directory: a gatehouse.yaml written here is its config file. */
   readonly dir: string;
-  run(args: string[], input?: string): Promise<{ stdout: string; ms: number }>;
+  run(args: string[], input?: string): Promise<CliResult>;
   /** Another Node script (a bench helper in bench/tools/) with the same environment and cwd. */
-  script(path: string, args: string[], input?: string): Promise<{ stdout: string; ms: number }>;
+  script(path: string, args: string[], input?: string): Promise<CliResult>;
 }
 
 export interface RunningGatehouse extends RunningServer {
@@ -95,15 +104,19 @@ export async function startGatehouse(options: GatehouseStartOptions): Promise<Ru
   }
 
   // cwd is the scratch directory, so no ./gatehouse.yaml of the checkout is picked up.
+  let setupPeakMb: number | null = null;
   const cli: GatehouseCli = {
     dir,
-    run: (args, input) =>
-      runProcess(process.execPath, [GATEHOUSE_BIN, ...args], {
+    run: async (args, input) => {
+      const result = await runProcess(process.execPath, [GATEHOUSE_BIN, ...args], {
         name: `gatehouse ${args.slice(0, 2).join(' ')}`,
         cwd: dir,
         env,
         input,
-      }),
+      });
+      if (result.peakMb !== null) setupPeakMb = Math.max(setupPeakMb ?? 0, result.peakMb);
+      return result;
+    },
     script: (path, args, input) =>
       runProcess(process.execPath, [path, ...args], {
         name: `node ${path.split('/').pop()}`,
@@ -136,6 +149,7 @@ export async function startGatehouse(options: GatehouseStartOptions): Promise<Ru
     pid: proc.pid,
     coldStartMs,
     setupMs,
+    setupPeakMb,
     process: proc,
     cli,
     stop: () => proc.stop(),

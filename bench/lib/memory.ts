@@ -24,6 +24,11 @@ export function rssOf(pid: number): Rss {
   return { rssMb: field(status, 'VmRSS'), peakMb: field(status, 'VmHWM') };
 }
 
+/** VmHWM of a live process, in MiB. */
+export function peakRssOf(pid: number): number {
+  return field(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmHWM');
+}
+
 /** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
 export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

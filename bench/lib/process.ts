@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { peakRssOf } from './memory.ts';
 
 const children = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
@@ -159,7 +160,7 @@ export async function runProcess(
   command: string,
   args: string[],
   options: StartOptions & { input?: string; timeoutMs?: number },
-): Promise<{ stdout: string; ms: number }> {
+): Promise<{ stdout: string; ms: number; peakMb: number | null }> {
   assertRunning();
   const t0 = performance.now();
   const child = spawn(command, args, {
@@ -178,6 +179,18 @@ export async function runProcess(
   });
   child.stdin!.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  // Peak resident memory (VmHWM) of the command, sampled every 10 ms until it exits: VmHWM only
+  // grows, so the last reading misses at most what the last 10 ms added.
+  let peakMb: number | null = null;
+  const sample = () => {
+    try {
+      peakMb = peakRssOf(child.pid!);
+    } catch {
+      // exited between two samples
+    }
+  };
+  const sampler = setInterval(sample, 10);
+  sample();
   try {
     const [code, signal] = await once(child, 'exit');
     if (code !== 0) {
@@ -187,9 +200,10 @@ export async function runProcess(
     }
   } finally {
     clearTimeout(timer);
+    clearInterval(sampler);
     children.delete(child);
   }
-  return { stdout, ms: performance.now() - t0 };
+  return { stdout, ms: performance.now() - t0, peakMb };
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

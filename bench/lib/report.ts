@@ -180,3 +180,31 @@ export function writeJson(path: string, report: Report) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
+
+/**
+ * Memory and start-up per deployment, beside the bare baseline: cold start, idle RSS, the
+ * start-up peak (VmHWM read at the idle reading) and, for Gatehouse, the CLI set-up before the
+ * start (`user create` on a fresh data directory or database).
+ */
+export function memoryTable(deployments: DeploymentResult[]): string {
+  const head = [
+    'deployment',
+    'cold start ms',
+    'RSS idle MB',
+    'peak (VmHWM) MB',
+    'CLI set-up ms',
+    'CLI peak MB',
+  ];
+  const body = deployments.map((d) => [
+    d.name,
+    cell(d.coldStartMs),
+    cell(d.rssIdle.rssMb),
+    cell(d.rssIdle.peakMb),
+    cell(d.setupMs),
+    cell(d.setupPeakMb),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

@@ -34,7 +34,6 @@ import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { createEventBus, type EventBus } from './store/events.ts';
 import type { Kv } from './store/kv.ts';
 import { createMemoryKv } from './store/kv-memory.ts';
-import { createRedisKv } from './store/kv-redis.ts';
 import { createThrottle, type Throttle, type ThrottleConfig } from './throttle/throttle.ts';
 
 export interface Stores {
@@ -49,7 +48,11 @@ export async function openStores(config: Config): Promise<Stores> {
     : await openPglite(join(config.dataDir, 'pgdata'));
   try {
     const kv = config.redisUrl
-      ? await createRedisKv({ url: config.redisUrl, prefix: config.redisPrefix })
+      ? // ioredis is imported only when Redis is configured.
+        await (await import('./store/kv-redis.ts')).createRedisKv({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+        })
       : createMemoryKv({ prefix: config.redisPrefix });
     return { database, kv };
   } catch (err) {
