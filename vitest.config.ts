@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // The same suites run both ways: always on the embedded stores (PGlite in memory and the
@@ -13,7 +14,17 @@ const include = [
 const services = Boolean(
   process.env.GATEHOUSE_TEST_DATABASE_URL && process.env.GATEHOUSE_TEST_REDIS_URL,
 );
-const shared = { include, pool: 'forks' as const, testTimeout: 60_000, hookTimeout: 120_000 };
+// Most test files wait on something (a browser, a child process, Postgres) more than they
+// compute, so two run at once even on a 2-core machine (Vitest's default there is one):
+// measured on a loaded 2-core machine, the whole suite 1,607 s → 1,393 s, with no failure.
+const maxWorkers = Math.max(2, availableParallelism() - 1);
+const shared = {
+  include,
+  pool: 'forks' as const,
+  maxWorkers,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
 
 // gatehouse-client's package.json points its exports at dist/ (built by `npm pack`); the
 // "gatehouse-source" condition makes the tests run its TypeScript sources instead, as the
