@@ -40,6 +40,16 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;
 }
 
+/**
+ * The JWT `typ` header without its optional `application/` prefix, lower-cased (RFC 8725 §3.11,
+ * RFC 9068 §4: `at+jwt` and `application/at+jwt` are the same type).
+ */
+function normalizedTyp(typ: unknown): string | null {
+  if (typeof typ !== 'string') return null;
+  const t = typ.toLowerCase();
+  return t.startsWith('application/') ? t.slice('application/'.length) : t;
+}
+
 /** Exactly three dot-separated parts (a JWS); anything else is opaque. */
 function isJwt(token: string): boolean {
   const first = token.indexOf('.');
@@ -213,7 +223,8 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
   async function verifyJwt(token: string): Promise<GatehouseUser> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys.getKey, {
+      let protectedHeader: { typ?: unknown };
+      ({ payload, protectedHeader } = await jwtVerify(token, keys.getKey, {
         issuer,
         audience: audience as string | string[],
         algorithms,
@@ -221,6 +232,11 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
         requiredClaims: ['exp', 'sub'],
         ...(options.now ? { currentDate: new Date(now()) } : {}),
       }));
+      // Only an access token is a bearer credential (RFC 9068): an ID token (which leaks through
+      // id_token_hint) or a logout token signed by the same keys for this audience is not.
+      if (normalizedTyp(protectedHeader.typ) !== 'at+jwt') {
+        throw new GatehouseError('token_invalid', 'The token is not an access token.');
+      }
     } catch (err) {
       if (err instanceof GatehouseError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new GatehouseError('token_expired');
@@ -277,7 +293,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     mustRecheck: (sub, checkedAt) => checkedAt <= revokedSince(sub) || checkedAt <= gapAt,
     ensureEvents,
     async verifyIdToken(idToken, nonce) {
-      const { payload } = await jwtVerify(idToken, keys.getKey, {
+      const { payload, protectedHeader } = await jwtVerify(idToken, keys.getKey, {
         issuer,
         audience: options.clientId,
         algorithms,
@@ -285,6 +301,11 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
         requiredClaims: ['sub', 'exp', 'iat'],
         ...(options.now ? { currentDate: new Date(now()) } : {}),
       });
+      // An access token for this client is not an ID token (nor is a logout token).
+      const typ = normalizedTyp(protectedHeader.typ);
+      if (typ === 'at+jwt' || typ === 'logout+jwt') {
+        throw new GatehouseError('login_failed', 'The ID token is not an ID token.');
+      }
       if (nonce !== null && payload.nonce !== nonce)
         throw new GatehouseError('login_failed', 'Nonce mismatch.');
       return payload;

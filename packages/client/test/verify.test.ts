@@ -123,6 +123,42 @@ describe('verify', () => {
     }
   });
 
+  it('refuses an ID token or a logout token as a bearer: only typ at+jwt is an access token', async () => {
+    const gh = client();
+    // An ID token (oidc-provider: typ JWT, or none) for this client, as leaked by id_token_hint.
+    expect(await code(gh.verify(await mini.sign({ nonce: 'n' }, { typ: 'JWT' })))).toBe(
+      'token_invalid',
+    );
+    expect(await code(gh.verify(await mini.sign({}, { typ: null })))).toBe('token_invalid');
+    // A back-channel logout token.
+    const logout = await mini.sign(
+      { events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 's' },
+      { typ: 'logout+jwt' },
+    );
+    expect(await code(gh.verify(logout))).toBe('token_invalid');
+    // RFC 9068: the media type, in any case, is the same type.
+    expect(await code(gh.verify(await mini.sign({}, { typ: 'application/AT+JWT' })))).toBe(
+      'accepted',
+    );
+    expect(await code(gh.verify(await mini.sign({}, { typ: 'At+Jwt' })))).toBe('accepted');
+  });
+
+  it('the sign-in refuses an access token (typ at+jwt) or a logout token as its ID token', async () => {
+    const gh = client();
+    const idToken = await mini.sign({ nonce: 'n' }, { typ: 'JWT' });
+    expect((await gh.core.verifyIdToken(idToken, 'n')).sub).toBe(
+      '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11',
+    );
+    expect(
+      await code(gh.core.verifyIdToken(await mini.sign({ nonce: 'n' }, { typ: null }), 'n')),
+    ).toBe('accepted');
+    for (const typ of ['at+jwt', 'application/at+jwt', 'logout+jwt']) {
+      expect(await code(gh.core.verifyIdToken(await mini.sign({ nonce: 'n' }, { typ }), 'n'))).toBe(
+        'login_failed',
+      );
+    }
+  });
+
   it('refuses an algorithm the service did not allow', async () => {
     const ec = await createMiniIssuer({ alg: 'ES256' });
     try {

@@ -76,7 +76,8 @@ class StandIn:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def sign(self, sub: str, aud: Optional[str] = None, **claims: Any) -> str:
+    def sign(self, sub: str, aud: Optional[str] = None, typ: Optional[str] = "at+jwt", **claims: Any) -> str:
+        """An access token (``typ: at+jwt``, as Gatehouse signs them); ``typ`` mints another kind."""
         now = int(time.time())
         payload = {
             "iss": self.issuer,
@@ -90,7 +91,8 @@ class StandIn:
         }
         payload.update(claims)
         key = self.keys[0]
-        return jwt.encode(payload, key["private"], algorithm="RS256", headers={"kid": key["kid"]})
+        headers = {"kid": key["kid"], **({"typ": typ} if typ else {})}
+        return jwt.encode(payload, key["private"], algorithm="RS256", headers=headers)
 
     def sign_out(self, sub: str) -> None:
         """Ends the member's grants (their refresh tokens) and pushes a recheck."""
@@ -105,7 +107,7 @@ class StandIn:
         id_claims = {"aud": self.client_id, **({"nonce": nonce} if nonce else {})}
         return {
             "access_token": self.sign(sub, aud=aud or self.client_id, **self.login_claims),
-            "id_token": self.sign(sub, **{**self.login_claims, **id_claims}),
+            "id_token": self.sign(sub, typ="JWT", **{**self.login_claims, **id_claims}),
             "refresh_token": rt,
             "token_type": "Bearer",
             "expires_in": 600,

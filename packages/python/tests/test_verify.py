@@ -55,17 +55,17 @@ def test_hostile_token_table(standin, client):
         "wrong audience": (standin.sign(ADA, aud="someone-else"), "token_invalid"),
         "wrong issuer": (standin.sign(ADA, iss="https://evil.example"), "token_invalid"),
         "unknown kid": (
-            jwt.encode({**claims}, stranger, algorithm="RS256", headers={"kid": "not-published"}),
+            jwt.encode({**claims}, stranger, algorithm="RS256", headers={"typ": "at+jwt", "kid": "not-published"}),
             "token_invalid",
         ),
-        "alg none": (forge({"alg": "none"}, claims), "token_invalid"),
+        "alg none": (forge({"typ": "at+jwt", "alg": "none"}, claims), "token_invalid"),
         "alg none, kid": (
-            forge({"alg": "none", "kid": standin.keys[0]["kid"]}, claims),
+            forge({"typ": "at+jwt", "alg": "none", "kid": standin.keys[0]["kid"]}, claims),
             "token_invalid",
         ),
         "HS256 with the public key as secret": (
             forge(
-                {"alg": "HS256", "kid": standin.keys[0]["kid"]},
+                {"typ": "at+jwt", "alg": "HS256", "kid": standin.keys[0]["kid"]},
                 claims,
                 lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
             ),
@@ -73,7 +73,7 @@ def test_hostile_token_table(standin, client):
         ),
         "HS256 with the JWK's n as secret": (
             forge(
-                {"alg": "HS256"},
+                {"typ": "at+jwt", "alg": "HS256"},
                 claims,
                 lambda data: hmac.new(standin.keys[0]["jwk"]["n"].encode(), data, hashlib.sha256).digest(),
             ),
@@ -87,10 +87,24 @@ def test_hostile_token_table(standin, client):
         "not yet valid": (standin.sign(ADA, nbf=now + 600), "token_invalid"),
         "no exp": (standin.sign(ADA, exp=None), "token_invalid"),
         "ES256 header on an RSA key": (
-            forge({"alg": "ES256", "kid": standin.keys[0]["kid"]}, claims, lambda d: b"x" * 64),
+            forge({"typ": "at+jwt", "alg": "ES256", "kid": standin.keys[0]["kid"]}, claims, lambda d: b"x" * 64),
             "token_invalid",
         ),
         "malformed": ("not.a.token", "token_invalid"),
+        # Signed by the issuer for this audience, but not access tokens (RFC 9068 typ).
+        "an ID token (typ JWT) as a bearer": (
+            standin.sign(ADA, typ="JWT", nonce="n", auth_time=now), "token_invalid"
+        ),
+        "an ID token (no typ) as a bearer": (standin.sign(ADA, typ=None), "token_invalid"),
+        "a logout token": (
+            standin.sign(
+                ADA,
+                typ="logout+jwt",
+                events={"http://schemas.openid.net/event/backchannel-logout": {}},
+                sid="s",
+            ),
+            "token_invalid",
+        ),
     }
     for name, (token, expected) in table.items():
         if name == "no exp":
@@ -98,10 +112,21 @@ def test_hostile_token_table(standin, client):
             body = json.loads(base64.urlsafe_b64decode(parts[1] + "=="))
             body.pop("exp", None)
             token = jwt.encode(body, standin.keys[0]["private"], algorithm="RS256",
-                               headers={"kid": standin.keys[0]["kid"]})
+                               headers={"typ": "at+jwt", "kid": standin.keys[0]["kid"]})
         assert code_of(client, token) == expected, name
     # The good one still works after all that.
     assert client.verify(good).id == ADA
+    # RFC 9068: the media type, in any case, is the same type.
+    assert client.verify(standin.sign(ADA, typ="application/AT+JWT")).id == ADA
+    assert client.verify(standin.sign(ADA, typ="At+Jwt")).id == ADA
+
+
+def test_the_sign_in_refuses_an_access_or_logout_token_as_its_id_token(standin, client):
+    assert client.decode_jwt(standin.sign(ADA, typ="JWT"), client.client_id, kind="id")["sub"] == ADA
+    assert client.decode_jwt(standin.sign(ADA, typ=None), client.client_id, kind="id")["sub"] == ADA
+    for typ in ("at+jwt", "application/at+jwt", "logout+jwt"):
+        with pytest.raises(GatehouseError):
+            client.decode_jwt(standin.sign(ADA, typ=typ), client.client_id, kind="id")
 
 
 def test_an_es256_key_cannot_verify_an_rs256_claim(standin):
@@ -134,7 +159,7 @@ def test_unknown_kid_refreshes_once_per_cooldown_then_fails_closed(standin, clie
     stranger = stranger_key()
     forged = [
         jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
-                   stranger, algorithm="RS256", headers={"kid": f"k{i}"})
+                   stranger, algorithm="RS256", headers={"typ": "at+jwt", "kid": f"k{i}"})
         for i in range(20)
     ]
     for t in forged:
@@ -155,7 +180,7 @@ def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(standin, clien
     assert client.verify(standin.sign(ADA, jti="second")).id == ADA
     stranger = ec.generate_private_key(ec.SECP256R1())
     token = jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
-                       stranger, algorithm="ES256", headers={"kid": "unknown"})
+                       stranger, algorithm="ES256", headers={"typ": "at+jwt", "kid": "unknown"})
     time.sleep(0.25)
     assert code_of(client, token) == "token_invalid"
 
@@ -279,7 +304,7 @@ def test_discovery_must_name_the_configured_issuer(standin):
 def test_unreachable_issuer():
     c = GatehouseClient("http://127.0.0.1:9", "svc", events=False, timeout=1)
     key = stranger_key()
-    assert code_of(c, jwt.encode({"sub": ADA}, key, algorithm="RS256")) == "issuer_unavailable"
+    assert code_of(c, jwt.encode({"sub": ADA}, key, algorithm="RS256", headers={"typ": "at+jwt"})) == "issuer_unavailable"
 
 
 async def test_averify_answers_from_the_cache(standin, client):

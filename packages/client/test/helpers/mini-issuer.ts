@@ -12,7 +12,11 @@ export interface MiniIssuer {
   clientId: string;
   clientSecret: string;
   /** Signs an access token with the current key (or a given kid), defaults filled in. */
-  sign(claims?: JWTPayload, opts?: { kid?: string; expiresIn?: string | number }): Promise<string>;
+  /** An access token (`typ: at+jwt`, as Gatehouse signs them); `typ` mints another kind. */
+  sign(
+    claims?: JWTPayload,
+    opts?: { kid?: string; expiresIn?: string | number; typ?: string | null },
+  ): Promise<string>;
   /** Adds a new current key; returns its kid. */
   rotate(alg?: Alg): Promise<string>;
   /** The public JWK of the current key (for hostile-token tests). */
@@ -93,7 +97,11 @@ export async function createMiniIssuer(
         permissions: ['upload:write'],
         ...claims,
       })
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+        .setProtectedHeader({
+          alg: key.alg,
+          kid: key.kid,
+          ...(o.typ === null ? {} : { typ: o.typ ?? 'at+jwt' }),
+        })
         .setIssuer((claims.iss as string) ?? issuer)
         .setAudience((claims.aud as string) ?? clientId)
         .setSubject((claims.sub as string) ?? '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11')

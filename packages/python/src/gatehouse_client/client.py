@@ -39,6 +39,15 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
+def normalized_typ(typ: Any) -> Optional[str]:
+    """The JWT ``typ`` header without its optional ``application/`` prefix, lower-cased
+    (RFC 8725 §3.11, RFC 9068 §4: ``at+jwt`` and ``application/at+jwt`` are the same type)."""
+    if not isinstance(typ, str):
+        return None
+    t = typ.lower()
+    return t[len("application/"):] if t.startswith("application/") else t
+
+
 def is_jwt(token: str) -> bool:
     """Exactly three dot-separated parts (a JWS); anything else is opaque."""
     parts = token.split(".")
@@ -351,13 +360,22 @@ class GatehouseClient:
                 return member
         return await asyncio.get_running_loop().run_in_executor(None, self.verify, token)
 
-    def decode_jwt(self, token: str, audience: Any) -> Dict[str, Any]:
+    def decode_jwt(self, token: str, audience: Any, kind: str = "access") -> Dict[str, Any]:
         """Verifies a JWT's signature (a key from the published set, an allowed asymmetric
-        algorithm whose key type matches), ``iss``, ``aud``, ``exp`` and ``nbf``."""
+        algorithm whose key type matches), ``iss``, ``aud``, ``exp``, ``nbf`` and its kind:
+        ``"access"`` requires ``typ`` ``at+jwt`` (RFC 9068), ``"id"`` refuses access and logout
+        tokens. The header read here is the one the signature covers."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
             raise GatehouseError("token_invalid") from err
+        typ = normalized_typ(header.get("typ"))
+        if kind == "access" and typ != "at+jwt":
+            # An ID token (which leaks through id_token_hint) or a logout token signed by the
+            # same keys for this audience is not a bearer credential.
+            raise GatehouseError("token_invalid", "The token is not an access token.")
+        if kind == "id" and typ in ("at+jwt", "logout+jwt"):
+            raise GatehouseError("token_invalid", "The token is not an ID token.")
         alg = header.get("alg")
         kid = header.get("kid")
         if not isinstance(alg, str) or alg not in self.algorithms:

@@ -164,7 +164,7 @@ class SessionManager:
         return body
 
     def _verify_id_token(self, id_token: str, nonce: Optional[str]) -> Dict[str, Any]:
-        payload = self.client.decode_jwt(id_token, self.client.client_id)
+        payload = self.client.decode_jwt(id_token, self.client.client_id, kind="id")
         if not isinstance(payload.get("iat"), (int, float)):
             raise GatehouseError("login_failed", "The ID token has no iat.")
         if nonce is not None and not hmac.compare_digest(str(payload.get("nonce", "")), nonce):
