@@ -245,9 +245,10 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     const sub = payload.sub!;
     const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
     let claims: Record<string, unknown> = payload;
-    // Issued before a revocation for this member: only Gatehouse can say it still stands.
+    // Issued before a revocation for this member: only Gatehouse can say it still stands. `iat`
+    // is Gatehouse's clock and the mark this service's, so the tolerance covers their skew.
     const asked = now();
-    if (issuedAt <= revokedSince(sub)) {
+    if (issuedAt <= revokedSince(sub) + clockTolerance * 1000) {
       const live = options.clientSecret ? await introspect(token, 'access_token') : null;
       if (!live) {
         cache.set(token, null, now() + NEGATIVE_LEASE_MS, sub);

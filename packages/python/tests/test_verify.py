@@ -240,9 +240,29 @@ def test_a_recheck_event_revokes_a_cached_jwt_within_a_second(standin, client):
     assert wait_for(refused, 1.0)
     assert time.monotonic() - started < 1.0
     assert heard == [ADA]
-    # A token issued after the revocation is served.
-    time.sleep(1.05)
-    assert client.verify(standin.sign(ADA, jti="new")).id == ADA
+    # A token issued after the revocation (beyond the clock tolerance) is served: see the
+    # skewed-clock test below (PyJWT itself refuses an iat more than the tolerance ahead).
+
+
+def test_a_token_issued_before_a_recheck_is_refused_when_the_issuers_clock_is_ahead(standin):
+    # The service's clock is 3 s behind Gatehouse's: a token issued just before the revocation
+    # carries an iat later than the service's own time of the event.
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret,
+                        now=lambda: time.time() - 3)
+    try:
+        c.connect(timeout=5)
+        token = standin.sign(ADA, iat=int(time.time()))
+        heard = []
+        c.on_recheck(heard.append)
+        standin.push({"type": "recheck", "sub": ADA})
+        assert wait_for(lambda: heard == [ADA], 1.0)
+        assert code_of(c, token) == "token_revoked"
+        # One issued beyond the tolerance after the revocation is served, not asked about.
+        asked = standin.introspections
+        assert c.verify(standin.sign(ADA, iat=int(time.time()) + 4)).id == ADA
+        assert standin.introspections == asked
+    finally:
+        c.close()
 
 
 def test_a_recheck_event_revokes_a_leased_api_token(standin, client):

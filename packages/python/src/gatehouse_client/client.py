@@ -408,8 +408,10 @@ class GatehouseClient:
         issued_at = float(iat) if isinstance(iat, (int, float)) else 0.0
         claims: Dict[str, Any] = payload
         asked = self.now()
-        if issued_at <= self.revoked_since(sub):
+        if issued_at <= self.revoked_since(sub) + self.clock_tolerance:
             # Issued before a revocation for this member: only Gatehouse can say it stands.
+            # ``iat`` is Gatehouse's clock and the mark this service's: the tolerance covers
+            # their skew.
             live = self.introspect(token, "access_token") if self.client_secret else None
             if not live:
                 self.cache.set(token, None, self.now() + NEGATIVE_LEASE, sub)
