@@ -44,6 +44,25 @@ describe('verify', () => {
     });
   });
 
+  it('gives the email only when Gatehouse verified it (email_verified: true)', async () => {
+    const gh = client();
+    const email = async (claims: Record<string, unknown>) =>
+      (await gh.verify(await mini.sign({ email: 'ada@example.org', ...claims }))).email;
+    expect(await email({ email_verified: true })).toBe('ada@example.org');
+    expect(await email({ email_verified: undefined })).toBeNull(); // not said
+    expect(await email({ email_verified: false })).toBeNull();
+    for (const notJsonTrue of ['true', 1, null, [true]]) {
+      expect(await email({ email_verified: notJsonTrue })).toBeNull();
+    }
+    // Introspection answers (API tokens) follow the same rule.
+    const withSecret = client({ clientSecret: mini.clientSecret });
+    const sub = '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11';
+    mini.opaque.set('gth_api_verified', { sub, email: 'ada@example.org', email_verified: true });
+    mini.opaque.set('gth_api_unsaid', { sub, email: 'ada@example.org' });
+    expect((await withSecret.verify('gth_api_verified')).email).toBe('ada@example.org');
+    expect((await withSecret.verify('gth_api_unsaid')).email).toBeNull();
+  });
+
   it('refuses a missing, empty or garbage token', async () => {
     const gh = client();
     expect(await code(gh.verify(undefined))).toBe('token_missing');

@@ -21,7 +21,7 @@ SERVICE = "http://service.test"
 
 def make_client(standin):
     standin.login_as = ADA
-    standin.login_claims = {"name": "Ada <L>", "email": "ada@example.org"}
+    standin.login_claims = {"name": "Ada <L>", "email": "ada@example.org", "email_verified": True}
     return GatehouseClient(
         standin.issuer, standin.client_id, standin.client_secret,
         session=SessionOptions(secret="x" * 40, redirect_uri=f"{SERVICE}/auth/callback"),
@@ -107,8 +107,48 @@ def test_sign_in_then_the_member_from_the_session(service, standin):
     jar = {}
     assert sign_in(get, jar, "/page") == "/page"
     assert "gatehouse_service_session" in jar
-    status, _ = get("/api/me", {"Cookie": cookie_header(jar), "Accept": "application/json"})
+    status, headers = get("/api/me", {"Cookie": cookie_header(jar), "Accept": "application/json"})
     assert status == 200
+    cookies_from(headers, jar)  # re-checked once the event stream connected
+    # The verified address survives the session cookie (read back within the lease).
+    member = client.sessions.read(_Req(jar), [])
+    assert member is not None and member.email == "ada@example.org"
+
+
+def test_an_email_gatehouse_has_not_verified_does_not_reach_the_session(standin):
+    for claims in ({"email": "ada@example.org"}, {"email": "ada@example.org", "email_verified": False}):
+        client = make_client(standin)
+        standin.login_claims = claims
+        app = flask.Flask(__name__)
+        gate = FlaskGatehouse(client, app)
+
+        @app.get("/api/me")
+        @gate.login_required
+        def me():
+            return gate.member.to_dict()
+
+        c = app.test_client(use_cookies=False)
+
+        def get(path, headers):
+            r = c.get(path, headers=headers)
+            return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+        jar = {}
+        sign_in(get, jar)
+        r = c.get("/api/me", headers={"Cookie": cookie_header(jar)})
+        assert r.status_code == 200 and r.get_json()["email"] is None, claims
+        client.close()
+
+
+class _Req:
+    """The little of a request SessionManager.read looks at."""
+
+    def __init__(self, jar):
+        self._jar = jar
+
+    def cookie(self, name):
+        value = self._jar.get(name)
+        return value.strip('"') if value else value  # a test client may quote it
 
 
 def test_browser_is_sent_to_sign_in_and_api_gets_401(service):
@@ -177,6 +217,7 @@ def test_a_lease_renews_with_the_refresh_token(standin):
     for _ in range(3):  # each renewal rotates the refresh token
         status, headers = get("/api/me", {"Cookie": cookie_header(jar)})
         assert status == 200
+        assert client.sessions.open(jar["gatehouse_service_session"])["u"]["email"] == "ada@example.org"
         cookies_from(headers, jar)
     standin.refresh_tokens.clear()  # Gatehouse ended the grant
     assert get("/api/me", {"Cookie": cookie_header(jar)})[0] == 401

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from conftest import ADA
 from standin import stranger_key
 from gatehouse_client import GatehouseClient, GatehouseError, Member
+from gatehouse_client.member import member_from_claims
 
 
 def b64(data: bytes) -> str:
@@ -33,7 +34,7 @@ def code_of(client, token) -> str:
 
 
 def test_verifies_a_signed_access_token_into_a_member(standin, client):
-    member = client.verify(standin.sign(ADA, name="Ada", email="ada@example.org"))
+    member = client.verify(standin.sign(ADA, name="Ada", email="ada@example.org", email_verified=True))
     assert isinstance(member, Member)
     assert member.id == ADA
     assert member.username == "ada"
@@ -41,6 +42,26 @@ def test_verifies_a_signed_access_token_into_a_member(standin, client):
     assert member.permissions == ("post:messages",)
     assert member.in_group("members/workshop/laser") and not member.in_group("members")
     assert member["id"] == ADA  # Flask Modular Login's user["id"]
+
+
+def test_the_email_is_the_members_only_when_gatehouse_verified_it(standin, client):
+    def email(**claims):
+        return client.verify(standin.sign(ADA, email="ada@example.org", **claims)).email
+
+    assert email(email_verified=True) == "ada@example.org"
+    assert email() is None  # not said
+    assert email(email_verified=False) is None
+    for not_json_true in ("true", 1, None, [True]):
+        assert email(email_verified=not_json_true) is None, not_json_true
+    # Introspection answers (API tokens) follow the same rule.
+    standin.opaque["gth_api_v"] = {"sub": ADA, "email": "ada@example.org", "email_verified": True}
+    standin.opaque["gth_api_m"] = {"sub": ADA, "email": "ada@example.org"}
+    assert client.verify("gth_api_v").email == "ada@example.org"
+    assert client.verify("gth_api_m").email is None
+    # A member's claims carry the verification along (sessions rebuild members from them).
+    m = client.verify("gth_api_v")
+    assert member_from_claims(m.claims()).email == "ada@example.org"
+    assert client.verify("gth_api_m").claims()["email_verified"] is None
 
 
 def test_hostile_token_table(standin, client):

@@ -93,6 +93,7 @@ export async function createMiniIssuer(
         preferred_username: 'ada',
         name: 'Ada Lovelace',
         email: 'ada@example.org',
+        email_verified: true,
         groups: ['members/workshop'],
         permissions: ['upload:write'],
         ...claims,

@@ -194,7 +194,7 @@ class SessionManager:
             if live and live.get("sub") == member.id:
                 exp = live.get("exp")
                 if not isinstance(exp, (int, float)) or exp * 1000 > t:
-                    u = member_from_claims({**member.claims(), **live})
+                    u = member_from_claims(_overlay(member.claims(), live))
                     return {**s, "u": u.to_dict(), "chk": t, "lease": min(t + self.client.lease_seconds * 1000, s["end"])}
         if not s.get("rt"):
             return None
@@ -209,7 +209,7 @@ class SessionManager:
                 return None
             if payload.get("sub") != member.id:
                 return None
-            id_claims = {**id_claims, **payload}
+            id_claims = _overlay(id_claims, payload)
         u = self._member_from(id_claims, tokens["access_token"])
         return {
             **s,
@@ -350,12 +350,22 @@ class SessionManager:
         return endpoint + sep + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
+def _overlay(held: Dict[str, Any], fresh: Dict[str, Any]) -> Dict[str, Any]:
+    """``fresh`` over ``held``; an ``email`` in ``fresh`` is verified only if ``fresh`` says so."""
+    merged = {**held, **fresh}
+    if "email" in fresh and "email_verified" not in fresh:
+        merged.pop("email_verified", None)
+    return merged
+
+
 def _claims_of(u: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "sub": u.get("id"),
         "preferred_username": u.get("username"),
         "name": u.get("name"),
         "email": u.get("email"),
+        # The session holds only a verified address (member_from_claims kept no other).
+        "email_verified": True if isinstance(u.get("email"), str) else None,
         "picture": u.get("picture"),
         "groups": u.get("groups") or [],
         "permissions": u.get("permissions") or [],
