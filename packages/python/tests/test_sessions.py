@@ -3,6 +3,8 @@ Flask, FastAPI and Django adapters: sign in, the member from the cookie, a forge
 session ended within a second by a recheck event, sign-out, and a callback without its
 transaction."""
 
+import asyncio
+import threading
 import time
 
 import flask
@@ -12,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from conftest import ADA
 from signin import cookie_header, cookies_from, sign_in
-from gatehouse_client import GatehouseClient, Member, SessionOptions
+from gatehouse_client import GatehouseClient, GatehouseError, Member, SessionOptions
 from gatehouse_client.fastapi import FastAPIGatehouse
 from gatehouse_client.flask import FlaskGatehouse
 
@@ -265,13 +267,116 @@ def test_a_signed_in_browser_gets_pages_and_an_unknown_member_the_register_page(
 
     jar = {}
     sign_in(get, jar)
-    nav = {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
-    status, headers = get("/workshop", nav)
+    # As a browser, the jar keeps the cookie a re-check renews (the event stream connecting
+    # after the sign-in makes the first read re-check, which rotates the refresh token).
+    def nav():
+        return {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+
+    status, headers = get("/workshop", nav())
+    cookies_from(headers, jar)
     assert status == 303 and headers["location"] == ["/register"]
-    assert get("/register", nav)[0] == 200
-    r = c.get("/workshop", headers=nav)
+    status, headers = get("/register", nav())
+    cookies_from(headers, jar)
+    assert status == 200
+    r = c.get("/workshop", headers=nav())
     assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
     assert b"You do not have access to this." in r.data
     r = c.get("/workshop", headers={"Cookie": cookie_header(jar)})  # a script: JSON
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    client.close()
+
+
+def _due_session(standin):
+    """A client whose every session read re-checks, and a signed-in cookie jar."""
+    client = make_client(standin)
+    client.lease_seconds = 0
+    app = flask.Flask(__name__)
+    FlaskGatehouse(client, app)
+    c = app.test_client(use_cookies=False)
+
+    def get(path, headers):
+        r = c.get(path, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    jar = {}
+    sign_in(get, jar)
+    return client, jar
+
+
+def _slow_token_requests(client, delay=0.3):
+    calls = []
+    real = client.sessions._token_request
+
+    def slow(params):
+        calls.append(params.get("grant_type"))
+        time.sleep(delay)
+        return real(params)
+
+    client.sessions._token_request = slow
+    return calls
+
+
+def test_concurrent_rechecks_of_one_cookie_share_one_refresh(standin):
+    client, jar = _due_session(standin)
+    calls = _slow_token_requests(client)
+    results, cookies = [], [[], []]
+
+    def read(i):
+        results.append(client.sessions.read(_Req(jar), cookies[i]))
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    # One refresh: a second one with the rotated refresh token would be reuse.
+    assert calls == ["refresh_token"]
+    assert [m and m.id for m in results] == [ADA, ADA]
+    assert client.sessions._rechecks == {}
+    client.close()
+
+
+def test_concurrent_async_rechecks_share_one_refresh(standin):
+    client, jar = _due_session(standin)
+    calls = _slow_token_requests(client)
+
+    async def both():
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(
+            *(loop.run_in_executor(None, client.sessions.read, _Req(jar), []) for _ in range(2))
+        )
+
+    members = asyncio.run(both())
+    assert calls == ["refresh_token"]
+    assert [m and m.id for m in members] == [ADA, ADA]
+    client.close()
+
+
+def test_a_failing_recheck_is_shared_and_released(standin):
+    client, jar = _due_session(standin)
+    started = threading.Event()
+
+    def down(params):
+        started.set()
+        time.sleep(0.3)
+        raise GatehouseError("issuer_unavailable")
+
+    client.sessions._token_request = down
+    errors = []
+
+    def read():
+        try:
+            client.sessions.read(_Req(jar), [])
+        except GatehouseError as err:
+            errors.append(err.code)
+
+    first = threading.Thread(target=read)
+    first.start()
+    started.wait(2)
+    second = threading.Thread(target=read)
+    second.start()
+    first.join(5)
+    second.join(5)
+    assert errors == ["issuer_unavailable", "issuer_unavailable"]
+    assert client.sessions._rechecks == {}  # not left behind for the cookie
     client.close()

@@ -104,7 +104,8 @@ class SessionManager:
             "callback": options.callback_path or (redirect.path or "/"),
             "logout": options.logout_path,
         }
-        self._rechecks: Dict[str, threading.Lock] = {}
+        # One re-check per cookie at a time; requests arriving meanwhile share its result.
+        self._rechecks: Dict[str, "_InFlight"] = {}
         self._rechecks_lock = threading.Lock()
 
     # ---- sealing (compact JWE, dir + A256GCM) ----------------------------------------------
@@ -221,6 +222,31 @@ class SessionManager:
             "lease": min(t + self.client.lease_seconds * 1000, s["end"]),
         }
 
+    def _shared_recheck(self, raw: str, s: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """One re-check per cookie at a time, its result shared by every request that arrives
+        while it runs (as the TypeScript SDK's promise map): a second refresh with the refresh
+        token the first one rotated would be reuse, which makes Gatehouse revoke the grant."""
+        with self._rechecks_lock:
+            flight = self._rechecks.get(raw)
+            leader = flight is None
+            if flight is None:
+                flight = self._rechecks[raw] = _InFlight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            flight.result = self._recheck(s)
+        except BaseException as err:
+            flight.error = err
+            raise
+        finally:
+            with self._rechecks_lock:
+                self._rechecks.pop(raw, None)
+            flight.done.set()
+        return flight.result
+
     def read(self, req: "RequestInfo", cookies: List[str]) -> Optional[Member]:
         """The member of a valid session cookie (re-checked with Gatehouse when due), or None."""
         raw = req.cookie(self.cookie_name)
@@ -237,13 +263,7 @@ class SessionManager:
         self.client.ensure_events()
         if t < s.get("lease", 0) and not self.client.must_recheck(u["id"], s.get("chk", 0) / 1000):
             return member_from_claims(_claims_of(u))
-        # One re-check per cookie at a time; concurrent requests wait for it.
-        with self._rechecks_lock:
-            lock = self._rechecks.setdefault(raw, threading.Lock())
-        with lock:
-            renewed = self._recheck(s)
-        with self._rechecks_lock:
-            self._rechecks.pop(raw, None)
+        renewed = self._shared_recheck(raw, s)
         if not renewed:
             self.clear(cookies)
             return None
@@ -348,6 +368,15 @@ class SessionManager:
             params["id_token_hint"] = s["idt"]
         sep = "&" if "?" in endpoint else "?"
         return endpoint + sep + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+class _InFlight:
+    """A re-check under way: its result (or error), and an event set once it is there."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Optional[Dict[str, Any]] = None
+        self.error: Optional[BaseException] = None
 
 
 def _overlay(held: Dict[str, Any], fresh: Dict[str, Any]) -> Dict[str, Any]:
