@@ -279,6 +279,7 @@ def test_a_signed_in_browser_gets_pages_and_an_unknown_member_the_register_page(
     cookies_from(headers, jar)
     assert status == 200
     r = c.get("/workshop", headers=nav())
+    cookies_from({"set-cookie": r.headers.getlist("Set-Cookie")}, jar)
     assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
     assert b"You do not have access to this." in r.data
     r = c.get("/workshop", headers={"Cookie": cookie_header(jar)})  # a script: JSON
