@@ -50,6 +50,12 @@ function normalizedTyp(typ: unknown): string | null {
   return t.startsWith('application/') ? t.slice('application/'.length) : t;
 }
 
+/** An introspection answer's `token_type` for a bearer credential (RFC 6749 §7.1: any case). */
+function isBearerTokenType(tokenType: unknown): boolean {
+  if (typeof tokenType !== 'string') return false;
+  return tokenType.toLowerCase() === 'bearer' || tokenType === 'gatehouse_api_token';
+}
+
 /** Exactly three dot-separated parts (a JWS); anything else is opaque. */
 function isJwt(token: string): boolean {
   const first = token.indexOf('.');
@@ -217,6 +223,9 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     if (!body || typeof body !== 'object') throw new GatehouseError('issuer_unavailable');
     if (body.active !== true || typeof body.sub !== 'string') return null;
     if (body.iss !== undefined && body.iss !== issuer) return null;
+    // Only an access token (oidc-provider answers token_type Bearer) or a Gatehouse API token is
+    // a bearer credential; a refresh token (no token_type) or a DPoP-bound token is not.
+    if (!isBearerTokenType(body.token_type)) return null;
     return body;
   }
 

@@ -321,6 +321,26 @@ describe('opaque tokens', () => {
     expect(mini.introspections).toBe(before + 2);
   });
 
+  it('accepts through introspection only access tokens and Gatehouse API tokens', async () => {
+    const gh = client({ clientSecret: mini.clientSecret });
+    const claims = { sub: 'u-tt', preferred_username: 'tt' };
+    const accepted = { gth_api_tt: 'gatehouse_api_token', at_bearer: 'Bearer', at_lower: 'bearer' };
+    const refused = {
+      rt_refresh: undefined, // oidc-provider answers a refresh token with no token_type
+      rt_named: 'refresh_token',
+      at_dpop: 'DPoP', // sender-constrained: not usable as a plain bearer
+      x_other: 'urn:ietf:params:oauth:token-type:id_token',
+    };
+    for (const [token, tokenType] of Object.entries({ ...accepted, ...refused })) {
+      mini.opaque.set(token, { ...claims, token_type: tokenType });
+    }
+    for (const token of Object.keys(accepted))
+      expect(await code(gh.verify(token))).toBe('accepted');
+    for (const token of Object.keys(refused)) {
+      expect(await code(gh.verify(token))).toBe('token_invalid');
+    }
+  });
+
   it('re-introspects when the lease ends', async () => {
     let clock = Date.now();
     const gh = client({ clientSecret: mini.clientSecret, leaseSeconds: 10, now: () => clock });

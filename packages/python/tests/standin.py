@@ -241,7 +241,11 @@ class StandIn:
                     claims = standin.opaque.get(token)
                     if not claims:
                         return self._json(200, {"active": False})
-                    return self._json(200, {"active": True, "iss": standin.issuer, **claims})
+                    # As Gatehouse: API tokens are gatehouse_api_token (a test may say otherwise).
+                    body = {"active": True, "iss": standin.issuer, "token_type": "gatehouse_api_token", **claims}
+                    if body["token_type"] is None:  # as oidc-provider for a refresh token
+                        del body["token_type"]
+                    return self._json(200, body)
                 if self.path == "/token":
                     if not self._authorized():
                         return self._json(401, {"error": "invalid_client"})

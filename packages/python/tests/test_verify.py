@@ -218,6 +218,24 @@ def test_opaque_api_tokens_are_introspected_and_leased(standin, client):
     assert standin.introspections == 2  # a refusal is remembered briefly too
 
 
+def test_only_access_and_api_tokens_are_accepted_through_introspection(standin, client):
+    claims = {"sub": ADA, "preferred_username": "ada", "exp": int(time.time()) + 3600}
+    accepted = {"gth_api_t": "gatehouse_api_token", "at_bearer": "Bearer", "at_lower": "bearer"}
+    refused = {
+        # oidc-provider answers a refresh token with no token_type.
+        "rt_refresh": None,
+        "rt_named": "refresh_token",
+        "at_dpop": "DPoP",  # sender-constrained: not usable as a plain bearer
+        "x_other": "urn:ietf:params:oauth:token-type:id_token",
+    }
+    for token, token_type in {**accepted, **refused}.items():
+        standin.opaque[token] = {**claims, "token_type": token_type}
+    for token in accepted:
+        assert client.verify(token).id == ADA, token
+    for token in refused:
+        assert code_of(client, token) == "token_invalid", token
+
+
 def test_opaque_lease_ends(standin):
     c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret, lease_seconds=0.2, events=False)
     standin.opaque["gth_api_x"] = {"sub": ADA}

@@ -151,7 +151,14 @@ export async function createMiniIssuer(
         const token = new URLSearchParams(await readBody(req)).get('token') ?? '';
         const claims = mini.opaque.get(token);
         await mini.introspectionGate;
-        if (claims) return json(200, { active: true, iss: issuer, ...claims });
+        // As Gatehouse: API tokens are gatehouse_api_token (a test may say otherwise).
+        if (claims)
+          return json(200, {
+            active: true,
+            iss: issuer,
+            token_type: 'gatehouse_api_token',
+            ...claims,
+          });
         if (token.split('.').length === 3 && mini.jwtIntrospectionUnsupported) {
           return json(400, {
             error: 'unsupported_token_type',
@@ -160,7 +167,7 @@ export async function createMiniIssuer(
         }
         if (token.split('.').length === 3 && !mini.revokedJwts.has(token)) {
           const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-          return json(200, { active: true, ...payload });
+          return json(200, { active: true, token_type: 'Bearer', ...payload });
         }
         return json(200, { active: false });
       }

@@ -48,6 +48,14 @@ def normalized_typ(typ: Any) -> Optional[str]:
     return t[len("application/"):] if t.startswith("application/") else t
 
 
+def is_bearer_token_type(token_type: Any) -> bool:
+    """An introspection answer's ``token_type`` for a bearer credential (RFC 6749 §7.1: any
+    case)."""
+    if not isinstance(token_type, str):
+        return False
+    return token_type.lower() == "bearer" or token_type == "gatehouse_api_token"
+
+
 def is_jwt(token: str) -> bool:
     """Exactly three dot-separated parts (a JWS); anything else is opaque."""
     parts = token.split(".")
@@ -240,6 +248,10 @@ class GatehouseClient:
         if body.get("active") is not True or not isinstance(body.get("sub"), str):
             return None
         if body.get("iss") is not None and body.get("iss") != self.issuer:
+            return None
+        # Only an access token (oidc-provider answers token_type Bearer) or a Gatehouse API token
+        # is a bearer credential; a refresh token (no token_type) or a DPoP-bound one is not.
+        if not is_bearer_token_type(body.get("token_type")):
             return None
         return body
 
