@@ -56,6 +56,14 @@ function isBearerTokenType(tokenType: unknown): boolean {
   return tokenType.toLowerCase() === 'bearer' || tokenType === 'gatehouse_api_token';
 }
 
+function hostnameOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
 /** Exactly three dot-separated parts (a JWS); anything else is opaque. */
 function isJwt(token: string): boolean {
   const first = token.indexOf('.');
@@ -82,6 +90,17 @@ function isJwt(token: string): boolean {
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
   if (!options || typeof options.issuer !== 'string' || !/^https?:\/\//.test(options.issuer)) {
     throw new GatehouseError('configuration', 'issuer must be an http(s) URL.');
+  }
+  if (
+    options.issuer.startsWith('http://') &&
+    !options.allowInsecureIssuer &&
+    !['127.0.0.1', '[::1]', 'localhost'].includes(hostnameOf(options.issuer))
+  ) {
+    // Keys, introspection answers and client credentials over plain HTTP can be read and replaced.
+    throw new GatehouseError(
+      'configuration',
+      'issuer must be https (http only for 127.0.0.1, ::1 or localhost, or with allowInsecureIssuer).',
+    );
   }
   if (typeof options.clientId !== 'string' || options.clientId === '') {
     throw new GatehouseError('configuration', 'clientId is required.');

@@ -97,7 +97,8 @@ export function createSessionManager(
   }
   const secure = options.secureCookies ?? redirect.protocol === 'https:';
   const base = options.cookieName ?? 'gatehouse_service_session';
-  const cookieName = secure && !options.cookieName ? `__Host-${base}` : base;
+  // Secure cookies keep the __Host- prefix, a custom name too: no subdomain or path can set them.
+  const cookieName = secure && !base.startsWith('__Host-') ? `__Host-${base}` : base;
   const txCookieName = `${cookieName}_tx`;
   const key = new Uint8Array(
     hkdfSync('sha256', options.secret, 'gatehouse-client', `session:${core.options.clientId}`, 32),

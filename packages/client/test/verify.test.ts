@@ -192,6 +192,34 @@ describe('verify', () => {
     }
   });
 
+  it('refuses an http issuer except on loopback, unless allowInsecureIssuer', () => {
+    for (const issuer of [
+      'http://auth.example.org',
+      'http://10.0.0.5:3000',
+      'http://127.0.0.1.evil.example',
+    ]) {
+      expect(() => createGatehouseClient({ issuer, clientId: 'a', events: false })).toThrow(
+        GatehouseError,
+      );
+    }
+    for (const issuer of [
+      'https://auth.example.org',
+      'http://127.0.0.1:3000',
+      'http://[::1]:3000',
+      'http://localhost:3000',
+    ]) {
+      expect(() => createGatehouseClient({ issuer, clientId: 'a', events: false })).not.toThrow();
+    }
+    expect(() =>
+      createGatehouseClient({
+        issuer: 'http://auth.example.org',
+        clientId: 'a',
+        events: false,
+        allowInsecureIssuer: true,
+      }),
+    ).not.toThrow();
+  });
+
   it('rejects configurations that would allow HS* or none', () => {
     expect(() => client({ algorithms: ['HS256', 'none'] })).toThrow(GatehouseError);
     expect(() => createGatehouseClient({ issuer: 'ftp://x', clientId: 'a' })).toThrow(

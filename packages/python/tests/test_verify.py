@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 
 import jwt
@@ -319,6 +320,35 @@ def test_a_recheck_event_revokes_a_leased_api_token(standin, client):
             return True
 
     assert wait_for(refused, 1.0)
+
+
+def test_a_flood_of_keys_events_costs_one_fetch_per_cooldown(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret,
+                        jwks_cooldown_seconds=30)
+    try:
+        c.connect(timeout=5)
+        c.verify(standin.sign(ADA))
+        fetches = standin.jwks_fetches
+        threads = threading.active_count()
+        for _ in range(20):
+            standin.push({"type": "keys"})
+        assert wait_for(lambda: standin.jwks_fetches > fetches, 1.0)
+        time.sleep(0.3)
+        assert standin.jwks_fetches == fetches + 1
+        assert threading.active_count() <= threads + 1
+    finally:
+        c.close()
+
+
+def test_an_http_issuer_is_refused_except_on_loopback(standin):
+    for url in ("http://auth.example.org", "http://10.0.0.5:3000", "http://127.0.0.1.evil.example"):
+        with pytest.raises(GatehouseError) as info:
+            GatehouseClient(url, "svc")
+        assert info.value.code == "configuration", url
+    for url in ("https://auth.example.org", "http://127.0.0.1:3000", "http://[::1]:3000",
+                "http://localhost:3000"):
+        GatehouseClient(url, "svc", events=False)
+    GatehouseClient("http://auth.example.org", "svc", events=False, allow_insecure_issuer=True)
 
 
 def test_a_keys_event_refreshes_the_key_set(standin, client):

@@ -48,6 +48,14 @@ def normalized_typ(typ: Any) -> Optional[str]:
     return t[len("application/"):] if t.startswith("application/") else t
 
 
+def _is_loopback(url: str) -> bool:
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host in ("127.0.0.1", "::1", "localhost")
+
+
 def is_bearer_token_type(token_type: Any) -> bool:
     """An introspection answer's ``token_type`` for a bearer credential (RFC 6749 §7.1: any
     case)."""
@@ -93,9 +101,18 @@ class GatehouseClient:
         on_error: Optional[Callable[[BaseException], None]] = None,
         transport: Optional[Transport] = None,
         now: Optional[Callable[[], float]] = None,
+        allow_insecure_issuer: bool = False,
     ) -> None:
         if not isinstance(issuer, str) or not issuer.startswith(("http://", "https://")):
             raise GatehouseError("configuration", "issuer must be an http(s) URL.")
+        if issuer.startswith("http://") and not allow_insecure_issuer and not _is_loopback(issuer):
+            # Keys, introspection answers and client credentials over plain HTTP can be read
+            # and replaced on the way.
+            raise GatehouseError(
+                "configuration",
+                "issuer must be https (http only for 127.0.0.1, ::1 or localhost, or with "
+                "allow_insecure_issuer=True).",
+            )
         if not isinstance(client_id, str) or client_id == "":
             raise GatehouseError("configuration", "client_id is required.")
         self.issuer = issuer
@@ -277,7 +294,8 @@ class GatehouseClient:
 
     def _on_event(self, event: Dict[str, str]) -> None:
         if event["type"] == "keys":
-            threading.Thread(target=self._refresh_keys_quietly, daemon=True).start()
+            # One background fetch per cool-down, however many events arrive.
+            self.keys.refresh_soon()
             return
         if event["type"] == "recheck-all":
             self._gap_at = self.now()
@@ -291,12 +309,6 @@ class GatehouseClient:
                 listener(sub)
             except Exception as err:
                 self._report(err)
-
-    def _refresh_keys_quietly(self) -> None:
-        try:
-            self.keys.refresh()
-        except Exception:
-            pass
 
     def _on_connected(self) -> None:
         # Events may have been missed while disconnected: every lease is checked again.

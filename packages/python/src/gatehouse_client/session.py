@@ -91,7 +91,9 @@ class SessionManager:
             options.secure_cookies if options.secure_cookies is not None else redirect.scheme == "https"
         )
         base = options.cookie_name or "gatehouse_service_session"
-        self.cookie_name = f"__Host-{base}" if self.secure and not options.cookie_name else base
+        # Secure cookies keep the __Host- prefix, a custom name too (as the TypeScript SDK): no
+        # subdomain or path can set them.
+        self.cookie_name = f"__Host-{base}" if self.secure and not base.startswith("__Host-") else base
         self.tx_cookie_name = f"{self.cookie_name}_tx"
         self._key = HKDF(
             algorithm=hashes.SHA256(),
