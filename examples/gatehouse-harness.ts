@@ -89,6 +89,8 @@ export async function gatehouseHarness(): Promise<IssuerHarness> {
         preferred_username: user?.username,
         name: user?.name ?? user?.username,
         email: user?.email,
+        // As Gatehouse's own access tokens (scope email): the address and whether it is verified.
+        email_verified: Boolean(user?.emailVerified),
         groups: await gh.access.groupsOf(sub),
         permissions: await gh.access.permissionsOf(sub),
         ...claims,

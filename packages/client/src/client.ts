@@ -40,6 +40,30 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}`;
 }
 
+/**
+ * The JWT `typ` header without its optional `application/` prefix, lower-cased (RFC 8725 §3.11,
+ * RFC 9068 §4: `at+jwt` and `application/at+jwt` are the same type).
+ */
+function normalizedTyp(typ: unknown): string | null {
+  if (typeof typ !== 'string') return null;
+  const t = typ.toLowerCase();
+  return t.startsWith('application/') ? t.slice('application/'.length) : t;
+}
+
+/** An introspection answer's `token_type` for a bearer credential (RFC 6749 §7.1: any case). */
+function isBearerTokenType(tokenType: unknown): boolean {
+  if (typeof tokenType !== 'string') return false;
+  return tokenType.toLowerCase() === 'bearer' || tokenType === 'gatehouse_api_token';
+}
+
+function hostnameOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
 /** Exactly three dot-separated parts (a JWS); anything else is opaque. */
 function isJwt(token: string): boolean {
   const first = token.indexOf('.');
@@ -66,6 +90,17 @@ function isJwt(token: string): boolean {
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
   if (!options || typeof options.issuer !== 'string' || !/^https?:\/\//.test(options.issuer)) {
     throw new GatehouseError('configuration', 'issuer must be an http(s) URL.');
+  }
+  if (
+    options.issuer.startsWith('http://') &&
+    !options.allowInsecureIssuer &&
+    !['127.0.0.1', '[::1]', 'localhost'].includes(hostnameOf(options.issuer))
+  ) {
+    // Keys, introspection answers and client credentials over plain HTTP can be read and replaced.
+    throw new GatehouseError(
+      'configuration',
+      'issuer must be https (http only for 127.0.0.1, ::1 or localhost, or with allowInsecureIssuer).',
+    );
   }
   if (typeof options.clientId !== 'string' || options.clientId === '') {
     throw new GatehouseError('configuration', 'clientId is required.');
@@ -207,13 +242,17 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     if (!body || typeof body !== 'object') throw new GatehouseError('issuer_unavailable');
     if (body.active !== true || typeof body.sub !== 'string') return null;
     if (body.iss !== undefined && body.iss !== issuer) return null;
+    // Only an access token (oidc-provider answers token_type Bearer) or a Gatehouse API token is
+    // a bearer credential; a refresh token (no token_type) or a DPoP-bound token is not.
+    if (!isBearerTokenType(body.token_type)) return null;
     return body;
   }
 
   async function verifyJwt(token: string): Promise<GatehouseUser> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys.getKey, {
+      let protectedHeader: { typ?: unknown };
+      ({ payload, protectedHeader } = await jwtVerify(token, keys.getKey, {
         issuer,
         audience: audience as string | string[],
         algorithms,
@@ -221,6 +260,11 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
         requiredClaims: ['exp', 'sub'],
         ...(options.now ? { currentDate: new Date(now()) } : {}),
       }));
+      // Only an access token is a bearer credential (RFC 9068): an ID token (which leaks through
+      // id_token_hint) or a logout token signed by the same keys for this audience is not.
+      if (normalizedTyp(protectedHeader.typ) !== 'at+jwt') {
+        throw new GatehouseError('token_invalid', 'The token is not an access token.');
+      }
     } catch (err) {
       if (err instanceof GatehouseError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new GatehouseError('token_expired');
@@ -229,9 +273,10 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     const sub = payload.sub!;
     const issuedAt = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
     let claims: Record<string, unknown> = payload;
-    // Issued before a revocation for this member: only Gatehouse can say it still stands.
+    // Issued before a revocation for this member: only Gatehouse can say it still stands. `iat`
+    // is Gatehouse's clock and the mark this service's, so the tolerance covers their skew.
     const asked = now();
-    if (issuedAt <= revokedSince(sub)) {
+    if (issuedAt <= revokedSince(sub) + clockTolerance * 1000) {
       const live = options.clientSecret ? await introspect(token, 'access_token') : null;
       if (!live) {
         cache.set(token, null, now() + NEGATIVE_LEASE_MS, sub);
@@ -277,7 +322,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     mustRecheck: (sub, checkedAt) => checkedAt <= revokedSince(sub) || checkedAt <= gapAt,
     ensureEvents,
     async verifyIdToken(idToken, nonce) {
-      const { payload } = await jwtVerify(idToken, keys.getKey, {
+      const { payload, protectedHeader } = await jwtVerify(idToken, keys.getKey, {
         issuer,
         audience: options.clientId,
         algorithms,
@@ -285,6 +330,11 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
         requiredClaims: ['sub', 'exp', 'iat'],
         ...(options.now ? { currentDate: new Date(now()) } : {}),
       });
+      // An access token for this client is not an ID token (nor is a logout token).
+      const typ = normalizedTyp(protectedHeader.typ);
+      if (typ === 'at+jwt' || typ === 'logout+jwt') {
+        throw new GatehouseError('login_failed', 'The ID token is not an ID token.');
+      }
       if (nonce !== null && payload.nonce !== nonce)
         throw new GatehouseError('login_failed', 'Nonce mismatch.');
       return payload;

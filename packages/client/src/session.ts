@@ -60,12 +60,21 @@ function b64url(bytes: Buffer): string {
   return bytes.toString('base64url');
 }
 
+/** `fresh` over `held`; an `email` in `fresh` is verified only if `fresh` says so itself. */
+function overlay(held: Record<string, unknown>, fresh: Record<string, unknown>) {
+  const merged = { ...held, ...fresh };
+  if ('email' in fresh && !('email_verified' in fresh)) delete merged.email_verified;
+  return merged;
+}
+
 function claimsOf(user: GatehouseUser): Record<string, unknown> {
   return {
     sub: user.id,
     preferred_username: user.username,
     name: user.name,
     email: user.email,
+    // A member holds only a verified address (userFromClaims keeps no other); null is "unsaid".
+    email_verified: user.email !== null ? true : null,
     picture: user.picture,
     groups: user.groups,
     permissions: user.permissions,
@@ -88,7 +97,8 @@ export function createSessionManager(
   }
   const secure = options.secureCookies ?? redirect.protocol === 'https:';
   const base = options.cookieName ?? 'gatehouse_service_session';
-  const cookieName = secure && !options.cookieName ? `__Host-${base}` : base;
+  // Secure cookies keep the __Host- prefix, a custom name too: no subdomain or path can set them.
+  const cookieName = secure && !base.startsWith('__Host-') ? `__Host-${base}` : base;
   const txCookieName = `${cookieName}_tx`;
   const key = new Uint8Array(
     hkdfSync('sha256', options.secret, 'gatehouse-client', `session:${core.options.clientId}`, 32),
@@ -203,7 +213,7 @@ export function createSessionManager(
       if (live && live.sub === s.u.id) {
         const exp = typeof live.exp === 'number' ? live.exp * 1000 : Number.POSITIVE_INFINITY;
         if (exp > t) {
-          const u = userFromClaims({ ...claimsOf(s.u), ...live });
+          const u = userFromClaims(overlay(claimsOf(s.u), live));
           return { ...s, u, chk: t, lease: Math.min(t + core.leaseMs, s.end) };
         }
       }
@@ -216,7 +226,7 @@ export function createSessionManager(
       // A refreshed ID token carries no nonce; check signature, issuer, audience and subject.
       const payload = await core.verifyIdToken(tokens.id_token, null).catch(() => null);
       if (!payload || payload.sub !== s.u.id) return null;
-      idClaims = { ...idClaims, ...payload };
+      idClaims = overlay(idClaims, payload);
     }
     const u = await userFrom(idClaims, tokens.access_token);
     return {

@@ -35,6 +35,8 @@ export interface GatehouseClientOptions {
   algorithms?: readonly string[];
   /** Leeway for `exp` and `nbf`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
+  /** Accept an `http:` issuer on a host other than 127.0.0.1, ::1 or localhost. Default false. */
+  allowInsecureIssuer?: boolean;
   /** How many verified tokens and sessions to remember. Default 10 000. */
   cacheSize?: number;
   /** How long an introspection answer or a session lease is trusted, in seconds. Default 60. */
@@ -94,7 +96,7 @@ export interface SessionOptions {
   scope?: string;
   /** A resource indicator (RFC 8707) for the access token, if Gatehouse needs one. */
   resource?: string;
-  /** Cookie name. Default `gatehouse_service_session` (`__Host-` prefixed when secure). */
+  /** Cookie name. Default `gatehouse_service_session`; `__Host-` prefixed when secure (a custom name too). */
   cookieName?: string;
   /** Send cookies with `Secure`. Default: true when redirectUri is https. */
   secureCookies?: boolean;

@@ -14,7 +14,7 @@ export interface GatehouseUser {
   readonly id: string;
   readonly username: string;
   readonly name: string | null;
-  /** The member's email address, when the issuer has verified it (`email_verified` not false). */
+  /** The member's email address, only when the issuer has verified it (`email_verified: true`). */
   readonly email: string | null;
   readonly picture: string | null;
   /** Group paths such as `members/workshop/laser`. */
@@ -49,8 +49,8 @@ export function userFromClaims(claims: Record<string, unknown>): GatehouseUser {
     id,
     username: str(claims.preferred_username) ?? str(claims.username) ?? id,
     name: str(claims.name),
-    // An address the issuer says it has not verified is not the member's to rely on.
-    email: claims.email_verified === false ? null : str(claims.email),
+    // Only an address the issuer says it has verified (JSON true) is the member's to rely on.
+    email: claims.email_verified === true ? str(claims.email) : null,
     picture: str(claims.picture),
     groups: Object.freeze(strings(claims.groups)),
     permissions: Object.freeze(strings(claims.permissions)),

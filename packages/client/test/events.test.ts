@@ -77,6 +77,32 @@ describe('revocation events', () => {
     }
   });
 
+  it('a token issued before a recheck is re-checked even when the issuer’s clock is ahead (within the tolerance)', async () => {
+    // The service's clock is 3 s behind Gatehouse's: a token issued just before the revocation
+    // carries an iat later than the service's own time of the event.
+    const gh = createGatehouseClient({
+      issuer: mini.issuer,
+      clientId: mini.clientId,
+      clientSecret: mini.clientSecret,
+      now: () => Date.now() - 3000,
+    });
+    await gh.connect();
+    const sub = 'aaaaaaaa-0000-4000-8000-00000000000c';
+    const t = await mini.sign({ sub, iat: Math.floor(Date.now() / 1000) });
+    const seen: string[] = [];
+    gh.onRecheck((s) => seen.push(s));
+    mini.revokedJwts.add(t);
+    mini.push({ type: 'recheck', sub });
+    await until(() => seen.length === 1);
+    expect(await code(gh.verify(t))).toBe('token_revoked');
+    // One issued well after the revocation (beyond the tolerance) is not asked about.
+    const later = await mini.sign({ sub, iat: Math.floor(Date.now() / 1000) + 10 });
+    const before = mini.introspections;
+    expect(await code(gh.verify(later))).toBe('accepted');
+    expect(mini.introspections).toBe(before);
+    gh.close();
+  });
+
   it('after a recheck, a token Gatehouse still vouches for is accepted with fresh claims', async () => {
     const gh = client();
     await gh.connect();

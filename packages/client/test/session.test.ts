@@ -100,6 +100,37 @@ describe('service session', () => {
   });
 });
 
+describe('session cookie name', () => {
+  it('keeps the __Host- prefix for a custom name when cookies are secure', async () => {
+    async function cookieNames(redirectUri: string, cookieName?: string) {
+      const gh = createGatehouseClient({
+        issuer: issuer.issuer,
+        clientId: 'svc',
+        events: false,
+        session: { secret: 's'.repeat(40), redirectUri, ...(cookieName ? { cookieName } : {}) },
+      });
+      const names: string[] = [];
+      await gh.handleAuthRoute({
+        method: 'GET',
+        url: '/auth/login',
+        header: () => undefined,
+        setCookie: (name) => names.push(name),
+        redirect: () => {},
+        sendJson: () => {},
+      });
+      return names;
+    }
+    expect(await cookieNames('https://svc.example/cb', 'uploads')).toEqual(['__Host-uploads_tx']);
+    expect(await cookieNames('https://svc.example/cb', '__Host-uploads')).toEqual([
+      '__Host-uploads_tx',
+    ]);
+    expect(await cookieNames('https://svc.example/cb')).toEqual([
+      '__Host-gatehouse_service_session_tx',
+    ]);
+    expect(await cookieNames('http://127.0.0.1/cb', 'uploads')).toEqual(['uploads_tx']);
+  });
+});
+
 describe('service session after an event-stream gap', () => {
   it('re-checks every session once the stream reconnects, catching a missed revocation', async () => {
     const sub = '3a8c9f4b-9d88-4a8f-8a94-ae3b4f5d6e04';

@@ -44,6 +44,25 @@ describe('verify', () => {
     });
   });
 
+  it('gives the email only when Gatehouse verified it (email_verified: true)', async () => {
+    const gh = client();
+    const email = async (claims: Record<string, unknown>) =>
+      (await gh.verify(await mini.sign({ email: 'ada@example.org', ...claims }))).email;
+    expect(await email({ email_verified: true })).toBe('ada@example.org');
+    expect(await email({ email_verified: undefined })).toBeNull(); // not said
+    expect(await email({ email_verified: false })).toBeNull();
+    for (const notJsonTrue of ['true', 1, null, [true]]) {
+      expect(await email({ email_verified: notJsonTrue })).toBeNull();
+    }
+    // Introspection answers (API tokens) follow the same rule.
+    const withSecret = client({ clientSecret: mini.clientSecret });
+    const sub = '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11';
+    mini.opaque.set('gth_api_verified', { sub, email: 'ada@example.org', email_verified: true });
+    mini.opaque.set('gth_api_unsaid', { sub, email: 'ada@example.org' });
+    expect((await withSecret.verify('gth_api_verified')).email).toBe('ada@example.org');
+    expect((await withSecret.verify('gth_api_unsaid')).email).toBeNull();
+  });
+
   it('refuses a missing, empty or garbage token', async () => {
     const gh = client();
     expect(await code(gh.verify(undefined))).toBe('token_missing');
@@ -123,6 +142,42 @@ describe('verify', () => {
     }
   });
 
+  it('refuses an ID token or a logout token as a bearer: only typ at+jwt is an access token', async () => {
+    const gh = client();
+    // An ID token (oidc-provider: typ JWT, or none) for this client, as leaked by id_token_hint.
+    expect(await code(gh.verify(await mini.sign({ nonce: 'n' }, { typ: 'JWT' })))).toBe(
+      'token_invalid',
+    );
+    expect(await code(gh.verify(await mini.sign({}, { typ: null })))).toBe('token_invalid');
+    // A back-channel logout token.
+    const logout = await mini.sign(
+      { events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 's' },
+      { typ: 'logout+jwt' },
+    );
+    expect(await code(gh.verify(logout))).toBe('token_invalid');
+    // RFC 9068: the media type, in any case, is the same type.
+    expect(await code(gh.verify(await mini.sign({}, { typ: 'application/AT+JWT' })))).toBe(
+      'accepted',
+    );
+    expect(await code(gh.verify(await mini.sign({}, { typ: 'At+Jwt' })))).toBe('accepted');
+  });
+
+  it('the sign-in refuses an access token (typ at+jwt) or a logout token as its ID token', async () => {
+    const gh = client();
+    const idToken = await mini.sign({ nonce: 'n' }, { typ: 'JWT' });
+    expect((await gh.core.verifyIdToken(idToken, 'n')).sub).toBe(
+      '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11',
+    );
+    expect(
+      await code(gh.core.verifyIdToken(await mini.sign({ nonce: 'n' }, { typ: null }), 'n')),
+    ).toBe('accepted');
+    for (const typ of ['at+jwt', 'application/at+jwt', 'logout+jwt']) {
+      expect(await code(gh.core.verifyIdToken(await mini.sign({ nonce: 'n' }, { typ }), 'n'))).toBe(
+        'login_failed',
+      );
+    }
+  });
+
   it('refuses an algorithm the service did not allow', async () => {
     const ec = await createMiniIssuer({ alg: 'ES256' });
     try {
@@ -135,6 +190,34 @@ describe('verify', () => {
     } finally {
       await ec.close();
     }
+  });
+
+  it('refuses an http issuer except on loopback, unless allowInsecureIssuer', () => {
+    for (const issuer of [
+      'http://auth.example.org',
+      'http://10.0.0.5:3000',
+      'http://127.0.0.1.evil.example',
+    ]) {
+      expect(() => createGatehouseClient({ issuer, clientId: 'a', events: false })).toThrow(
+        GatehouseError,
+      );
+    }
+    for (const issuer of [
+      'https://auth.example.org',
+      'http://127.0.0.1:3000',
+      'http://[::1]:3000',
+      'http://localhost:3000',
+    ]) {
+      expect(() => createGatehouseClient({ issuer, clientId: 'a', events: false })).not.toThrow();
+    }
+    expect(() =>
+      createGatehouseClient({
+        issuer: 'http://auth.example.org',
+        clientId: 'a',
+        events: false,
+        allowInsecureIssuer: true,
+      }),
+    ).not.toThrow();
   });
 
   it('rejects configurations that would allow HS* or none', () => {
@@ -264,6 +347,26 @@ describe('opaque tokens', () => {
     expect(await code(gh.verify('gth_api_nope'))).toBe('token_invalid');
     expect(await code(gh.verify('gth_api_nope'))).toBe('token_invalid');
     expect(mini.introspections).toBe(before + 2);
+  });
+
+  it('accepts through introspection only access tokens and Gatehouse API tokens', async () => {
+    const gh = client({ clientSecret: mini.clientSecret });
+    const claims = { sub: 'u-tt', preferred_username: 'tt' };
+    const accepted = { gth_api_tt: 'gatehouse_api_token', at_bearer: 'Bearer', at_lower: 'bearer' };
+    const refused = {
+      rt_refresh: undefined, // oidc-provider answers a refresh token with no token_type
+      rt_named: 'refresh_token',
+      at_dpop: 'DPoP', // sender-constrained: not usable as a plain bearer
+      x_other: 'urn:ietf:params:oauth:token-type:id_token',
+    };
+    for (const [token, tokenType] of Object.entries({ ...accepted, ...refused })) {
+      mini.opaque.set(token, { ...claims, token_type: tokenType });
+    }
+    for (const token of Object.keys(accepted))
+      expect(await code(gh.verify(token))).toBe('accepted');
+    for (const token of Object.keys(refused)) {
+      expect(await code(gh.verify(token))).toBe('token_invalid');
+    }
   });
 
   it('re-introspects when the lease ends', async () => {

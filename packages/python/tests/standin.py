@@ -76,7 +76,8 @@ class StandIn:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def sign(self, sub: str, aud: Optional[str] = None, **claims: Any) -> str:
+    def sign(self, sub: str, aud: Optional[str] = None, typ: Optional[str] = "at+jwt", **claims: Any) -> str:
+        """An access token (``typ: at+jwt``, as Gatehouse signs them); ``typ`` mints another kind."""
         now = int(time.time())
         payload = {
             "iss": self.issuer,
@@ -90,7 +91,8 @@ class StandIn:
         }
         payload.update(claims)
         key = self.keys[0]
-        return jwt.encode(payload, key["private"], algorithm="RS256", headers={"kid": key["kid"]})
+        headers = {"kid": key["kid"], **({"typ": typ} if typ else {})}
+        return jwt.encode(payload, key["private"], algorithm="RS256", headers=headers)
 
     def sign_out(self, sub: str) -> None:
         """Ends the member's grants (their refresh tokens) and pushes a recheck."""
@@ -105,7 +107,7 @@ class StandIn:
         id_claims = {"aud": self.client_id, **({"nonce": nonce} if nonce else {})}
         return {
             "access_token": self.sign(sub, aud=aud or self.client_id, **self.login_claims),
-            "id_token": self.sign(sub, **{**self.login_claims, **id_claims}),
+            "id_token": self.sign(sub, typ="JWT", **{**self.login_claims, **id_claims}),
             "refresh_token": rt,
             "token_type": "Bearer",
             "expires_in": 600,
@@ -239,7 +241,11 @@ class StandIn:
                     claims = standin.opaque.get(token)
                     if not claims:
                         return self._json(200, {"active": False})
-                    return self._json(200, {"active": True, "iss": standin.issuer, **claims})
+                    # As Gatehouse: API tokens are gatehouse_api_token (a test may say otherwise).
+                    body = {"active": True, "iss": standin.issuer, "token_type": "gatehouse_api_token", **claims}
+                    if body["token_type"] is None:  # as oidc-provider for a refresh token
+                        del body["token_type"]
+                    return self._json(200, body)
                 if self.path == "/token":
                     if not self._authorized():
                         return self._json(401, {"error": "invalid_client"})

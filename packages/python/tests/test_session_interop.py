@@ -21,6 +21,7 @@ def test_sessions_are_sealed_as_the_typescript_sdk_seals_them():
     )
     sessions = client.sessions
     assert sessions.cookie_name == "__Host-gatehouse_service_session"
+
     now_ms = client.now() * 1000
     sealed = sessions.seal({"u": {"id": "ada"}, "lease": now_ms, "chk": now_ms, "end": now_ms + 60_000}, now_ms + 60_000)
     script = REPO / "packages" / "python" / "tools" / "session-interop.ts"
@@ -34,3 +35,14 @@ def test_sessions_are_sealed_as_the_typescript_sdk_seals_them():
     assert opened is not None and opened["from"] == "ts" and opened["u"] == {"id": "ada"}
     # Tampering is refused.
     assert sessions.open(answer["back"][:-3] + ("AAA" if not answer["back"].endswith("AAA") else "BBB")) is None
+
+
+def test_a_custom_cookie_name_keeps_the_host_prefix_when_secure(standin):
+    def name(**options):
+        c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret, events=False,
+                            session=SessionOptions(secret="x" * 40, **options))
+        return c.sessions.cookie_name
+
+    assert name(redirect_uri="https://svc.example/cb", cookie_name="uploads") == "__Host-uploads"
+    assert name(redirect_uri="https://svc.example/cb", cookie_name="__Host-uploads") == "__Host-uploads"
+    assert name(redirect_uri="http://127.0.0.1/cb", cookie_name="uploads") == "uploads"

@@ -3,6 +3,8 @@ Flask, FastAPI and Django adapters: sign in, the member from the cookie, a forge
 session ended within a second by a recheck event, sign-out, and a callback without its
 transaction."""
 
+import asyncio
+import threading
 import time
 
 import flask
@@ -12,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from conftest import ADA
 from signin import cookie_header, cookies_from, sign_in
-from gatehouse_client import GatehouseClient, Member, SessionOptions
+from gatehouse_client import GatehouseClient, GatehouseError, Member, SessionOptions
 from gatehouse_client.fastapi import FastAPIGatehouse
 from gatehouse_client.flask import FlaskGatehouse
 
@@ -21,7 +23,7 @@ SERVICE = "http://service.test"
 
 def make_client(standin):
     standin.login_as = ADA
-    standin.login_claims = {"name": "Ada <L>", "email": "ada@example.org"}
+    standin.login_claims = {"name": "Ada <L>", "email": "ada@example.org", "email_verified": True}
     return GatehouseClient(
         standin.issuer, standin.client_id, standin.client_secret,
         session=SessionOptions(secret="x" * 40, redirect_uri=f"{SERVICE}/auth/callback"),
@@ -107,8 +109,48 @@ def test_sign_in_then_the_member_from_the_session(service, standin):
     jar = {}
     assert sign_in(get, jar, "/page") == "/page"
     assert "gatehouse_service_session" in jar
-    status, _ = get("/api/me", {"Cookie": cookie_header(jar), "Accept": "application/json"})
+    status, headers = get("/api/me", {"Cookie": cookie_header(jar), "Accept": "application/json"})
     assert status == 200
+    cookies_from(headers, jar)  # re-checked once the event stream connected
+    # The verified address survives the session cookie (read back within the lease).
+    member = client.sessions.read(_Req(jar), [])
+    assert member is not None and member.email == "ada@example.org"
+
+
+def test_an_email_gatehouse_has_not_verified_does_not_reach_the_session(standin):
+    for claims in ({"email": "ada@example.org"}, {"email": "ada@example.org", "email_verified": False}):
+        client = make_client(standin)
+        standin.login_claims = claims
+        app = flask.Flask(__name__)
+        gate = FlaskGatehouse(client, app)
+
+        @app.get("/api/me")
+        @gate.login_required
+        def me():
+            return gate.member.to_dict()
+
+        c = app.test_client(use_cookies=False)
+
+        def get(path, headers):
+            r = c.get(path, headers=headers)
+            return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+        jar = {}
+        sign_in(get, jar)
+        r = c.get("/api/me", headers={"Cookie": cookie_header(jar)})
+        assert r.status_code == 200 and r.get_json()["email"] is None, claims
+        client.close()
+
+
+class _Req:
+    """The little of a request SessionManager.read looks at."""
+
+    def __init__(self, jar):
+        self._jar = jar
+
+    def cookie(self, name):
+        value = self._jar.get(name)
+        return value.strip('"') if value else value  # a test client may quote it
 
 
 def test_browser_is_sent_to_sign_in_and_api_gets_401(service):
@@ -177,6 +219,7 @@ def test_a_lease_renews_with_the_refresh_token(standin):
     for _ in range(3):  # each renewal rotates the refresh token
         status, headers = get("/api/me", {"Cookie": cookie_header(jar)})
         assert status == 200
+        assert client.sessions.open(jar["gatehouse_service_session"])["u"]["email"] == "ada@example.org"
         cookies_from(headers, jar)
     standin.refresh_tokens.clear()  # Gatehouse ended the grant
     assert get("/api/me", {"Cookie": cookie_header(jar)})[0] == 401
@@ -229,19 +272,117 @@ def test_a_signed_in_browser_gets_pages_and_an_unknown_member_the_register_page(
         time.sleep(0.02)
     jar = {}
     sign_in(get, jar)
-    nav = {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
-    status, headers = get("/workshop", nav)
+    # As a browser, the jar keeps the cookie a re-check renews (the event stream connecting
+    # after the sign-in makes the first read re-check, which rotates the refresh token).
+    def nav():
+        return {"Cookie": cookie_header(jar), "Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+
+    status, headers = get("/workshop", nav())
+    cookies_from(headers, jar)
     assert status == 303 and headers["location"] == ["/register"]
-    # The event stream may connect (and clear leases) between requests: keep what it renews.
+    status, headers = get("/register", nav())
     cookies_from(headers, jar)
-    nav["Cookie"] = cookie_header(jar)
-    status, headers = get("/register", nav)
     assert status == 200
-    cookies_from(headers, jar)
-    nav["Cookie"] = cookie_header(jar)
-    r = c.get("/workshop", headers=nav)
+    r = c.get("/workshop", headers=nav())
+    cookies_from({"set-cookie": r.headers.getlist("Set-Cookie")}, jar)
     assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
     assert b"You do not have access to this." in r.data
     r = c.get("/workshop", headers={"Cookie": cookie_header(jar)})  # a script: JSON
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    client.close()
+
+
+def _due_session(standin):
+    """A client whose every session read re-checks, and a signed-in cookie jar."""
+    client = make_client(standin)
+    client.lease_seconds = 0
+    app = flask.Flask(__name__)
+    FlaskGatehouse(client, app)
+    c = app.test_client(use_cookies=False)
+
+    def get(path, headers):
+        r = c.get(path, headers=headers)
+        return r.status_code, {k.lower(): r.headers.getlist(k) for k in set(r.headers.keys())}
+
+    jar = {}
+    sign_in(get, jar)
+    return client, jar
+
+
+def _slow_token_requests(client, delay=0.3):
+    calls = []
+    real = client.sessions._token_request
+
+    def slow(params):
+        calls.append(params.get("grant_type"))
+        time.sleep(delay)
+        return real(params)
+
+    client.sessions._token_request = slow
+    return calls
+
+
+def test_concurrent_rechecks_of_one_cookie_share_one_refresh(standin):
+    client, jar = _due_session(standin)
+    calls = _slow_token_requests(client)
+    results, cookies = [], [[], []]
+
+    def read(i):
+        results.append(client.sessions.read(_Req(jar), cookies[i]))
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    # One refresh: a second one with the rotated refresh token would be reuse.
+    assert calls == ["refresh_token"]
+    assert [m and m.id for m in results] == [ADA, ADA]
+    assert client.sessions._rechecks == {}
+    client.close()
+
+
+def test_concurrent_async_rechecks_share_one_refresh(standin):
+    client, jar = _due_session(standin)
+    calls = _slow_token_requests(client)
+
+    async def both():
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(
+            *(loop.run_in_executor(None, client.sessions.read, _Req(jar), []) for _ in range(2))
+        )
+
+    members = asyncio.run(both())
+    assert calls == ["refresh_token"]
+    assert [m and m.id for m in members] == [ADA, ADA]
+    client.close()
+
+
+def test_a_failing_recheck_is_shared_and_released(standin):
+    client, jar = _due_session(standin)
+    started = threading.Event()
+
+    def down(params):
+        started.set()
+        time.sleep(0.3)
+        raise GatehouseError("issuer_unavailable")
+
+    client.sessions._token_request = down
+    errors = []
+
+    def read():
+        try:
+            client.sessions.read(_Req(jar), [])
+        except GatehouseError as err:
+            errors.append(err.code)
+
+    first = threading.Thread(target=read)
+    first.start()
+    started.wait(2)
+    second = threading.Thread(target=read)
+    second.start()
+    first.join(5)
+    second.join(5)
+    assert errors == ["issuer_unavailable", "issuer_unavailable"]
+    assert client.sessions._rechecks == {}  # not left behind for the cookie
     client.close()

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 
 import jwt
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from conftest import ADA
 from standin import stranger_key
 from gatehouse_client import GatehouseClient, GatehouseError, Member
+from gatehouse_client.member import member_from_claims
 
 
 def b64(data: bytes) -> str:
@@ -33,7 +35,7 @@ def code_of(client, token) -> str:
 
 
 def test_verifies_a_signed_access_token_into_a_member(standin, client):
-    member = client.verify(standin.sign(ADA, name="Ada", email="ada@example.org"))
+    member = client.verify(standin.sign(ADA, name="Ada", email="ada@example.org", email_verified=True))
     assert isinstance(member, Member)
     assert member.id == ADA
     assert member.username == "ada"
@@ -41,6 +43,26 @@ def test_verifies_a_signed_access_token_into_a_member(standin, client):
     assert member.permissions == ("post:messages",)
     assert member.in_group("members/workshop/laser") and not member.in_group("members")
     assert member["id"] == ADA  # Flask Modular Login's user["id"]
+
+
+def test_the_email_is_the_members_only_when_gatehouse_verified_it(standin, client):
+    def email(**claims):
+        return client.verify(standin.sign(ADA, email="ada@example.org", **claims)).email
+
+    assert email(email_verified=True) == "ada@example.org"
+    assert email() is None  # not said
+    assert email(email_verified=False) is None
+    for not_json_true in ("true", 1, None, [True]):
+        assert email(email_verified=not_json_true) is None, not_json_true
+    # Introspection answers (API tokens) follow the same rule.
+    standin.opaque["gth_api_v"] = {"sub": ADA, "email": "ada@example.org", "email_verified": True}
+    standin.opaque["gth_api_m"] = {"sub": ADA, "email": "ada@example.org"}
+    assert client.verify("gth_api_v").email == "ada@example.org"
+    assert client.verify("gth_api_m").email is None
+    # A member's claims carry the verification along (sessions rebuild members from them).
+    m = client.verify("gth_api_v")
+    assert member_from_claims(m.claims()).email == "ada@example.org"
+    assert client.verify("gth_api_m").claims()["email_verified"] is None
 
 
 def test_hostile_token_table(standin, client):
@@ -55,17 +77,17 @@ def test_hostile_token_table(standin, client):
         "wrong audience": (standin.sign(ADA, aud="someone-else"), "token_invalid"),
         "wrong issuer": (standin.sign(ADA, iss="https://evil.example"), "token_invalid"),
         "unknown kid": (
-            jwt.encode({**claims}, stranger, algorithm="RS256", headers={"kid": "not-published"}),
+            jwt.encode({**claims}, stranger, algorithm="RS256", headers={"typ": "at+jwt", "kid": "not-published"}),
             "token_invalid",
         ),
-        "alg none": (forge({"alg": "none"}, claims), "token_invalid"),
+        "alg none": (forge({"typ": "at+jwt", "alg": "none"}, claims), "token_invalid"),
         "alg none, kid": (
-            forge({"alg": "none", "kid": standin.keys[0]["kid"]}, claims),
+            forge({"typ": "at+jwt", "alg": "none", "kid": standin.keys[0]["kid"]}, claims),
             "token_invalid",
         ),
         "HS256 with the public key as secret": (
             forge(
-                {"alg": "HS256", "kid": standin.keys[0]["kid"]},
+                {"typ": "at+jwt", "alg": "HS256", "kid": standin.keys[0]["kid"]},
                 claims,
                 lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
             ),
@@ -73,7 +95,7 @@ def test_hostile_token_table(standin, client):
         ),
         "HS256 with the JWK's n as secret": (
             forge(
-                {"alg": "HS256"},
+                {"typ": "at+jwt", "alg": "HS256"},
                 claims,
                 lambda data: hmac.new(standin.keys[0]["jwk"]["n"].encode(), data, hashlib.sha256).digest(),
             ),
@@ -87,10 +109,24 @@ def test_hostile_token_table(standin, client):
         "not yet valid": (standin.sign(ADA, nbf=now + 600), "token_invalid"),
         "no exp": (standin.sign(ADA, exp=None), "token_invalid"),
         "ES256 header on an RSA key": (
-            forge({"alg": "ES256", "kid": standin.keys[0]["kid"]}, claims, lambda d: b"x" * 64),
+            forge({"typ": "at+jwt", "alg": "ES256", "kid": standin.keys[0]["kid"]}, claims, lambda d: b"x" * 64),
             "token_invalid",
         ),
         "malformed": ("not.a.token", "token_invalid"),
+        # Signed by the issuer for this audience, but not access tokens (RFC 9068 typ).
+        "an ID token (typ JWT) as a bearer": (
+            standin.sign(ADA, typ="JWT", nonce="n", auth_time=now), "token_invalid"
+        ),
+        "an ID token (no typ) as a bearer": (standin.sign(ADA, typ=None), "token_invalid"),
+        "a logout token": (
+            standin.sign(
+                ADA,
+                typ="logout+jwt",
+                events={"http://schemas.openid.net/event/backchannel-logout": {}},
+                sid="s",
+            ),
+            "token_invalid",
+        ),
     }
     for name, (token, expected) in table.items():
         if name == "no exp":
@@ -98,10 +134,21 @@ def test_hostile_token_table(standin, client):
             body = json.loads(base64.urlsafe_b64decode(parts[1] + "=="))
             body.pop("exp", None)
             token = jwt.encode(body, standin.keys[0]["private"], algorithm="RS256",
-                               headers={"kid": standin.keys[0]["kid"]})
+                               headers={"typ": "at+jwt", "kid": standin.keys[0]["kid"]})
         assert code_of(client, token) == expected, name
     # The good one still works after all that.
     assert client.verify(good).id == ADA
+    # RFC 9068: the media type, in any case, is the same type.
+    assert client.verify(standin.sign(ADA, typ="application/AT+JWT")).id == ADA
+    assert client.verify(standin.sign(ADA, typ="At+Jwt")).id == ADA
+
+
+def test_the_sign_in_refuses_an_access_or_logout_token_as_its_id_token(standin, client):
+    assert client.decode_jwt(standin.sign(ADA, typ="JWT"), client.client_id, kind="id")["sub"] == ADA
+    assert client.decode_jwt(standin.sign(ADA, typ=None), client.client_id, kind="id")["sub"] == ADA
+    for typ in ("at+jwt", "application/at+jwt", "logout+jwt"):
+        with pytest.raises(GatehouseError):
+            client.decode_jwt(standin.sign(ADA, typ=typ), client.client_id, kind="id")
 
 
 def test_an_es256_key_cannot_verify_an_rs256_claim(standin):
@@ -134,7 +181,7 @@ def test_unknown_kid_refreshes_once_per_cooldown_then_fails_closed(standin, clie
     stranger = stranger_key()
     forged = [
         jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
-                   stranger, algorithm="RS256", headers={"kid": f"k{i}"})
+                   stranger, algorithm="RS256", headers={"typ": "at+jwt", "kid": f"k{i}"})
         for i in range(20)
     ]
     for t in forged:
@@ -155,7 +202,7 @@ def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(standin, clien
     assert client.verify(standin.sign(ADA, jti="second")).id == ADA
     stranger = ec.generate_private_key(ec.SECP256R1())
     token = jwt.encode({"sub": ADA, "iss": standin.issuer, "aud": "svc", "exp": int(time.time()) + 60},
-                       stranger, algorithm="ES256", headers={"kid": "unknown"})
+                       stranger, algorithm="ES256", headers={"typ": "at+jwt", "kid": "unknown"})
     time.sleep(0.25)
     assert code_of(client, token) == "token_invalid"
 
@@ -170,6 +217,24 @@ def test_opaque_api_tokens_are_introspected_and_leased(standin, client):
     assert code_of(client, "gth_api_nope") == "token_invalid"
     assert code_of(client, "gth_api_nope") == "token_invalid"
     assert standin.introspections == 2  # a refusal is remembered briefly too
+
+
+def test_only_access_and_api_tokens_are_accepted_through_introspection(standin, client):
+    claims = {"sub": ADA, "preferred_username": "ada", "exp": int(time.time()) + 3600}
+    accepted = {"gth_api_t": "gatehouse_api_token", "at_bearer": "Bearer", "at_lower": "bearer"}
+    refused = {
+        # oidc-provider answers a refresh token with no token_type.
+        "rt_refresh": None,
+        "rt_named": "refresh_token",
+        "at_dpop": "DPoP",  # sender-constrained: not usable as a plain bearer
+        "x_other": "urn:ietf:params:oauth:token-type:id_token",
+    }
+    for token, token_type in {**accepted, **refused}.items():
+        standin.opaque[token] = {**claims, "token_type": token_type}
+    for token in accepted:
+        assert client.verify(token).id == ADA, token
+    for token in refused:
+        assert code_of(client, token) == "token_invalid", token
 
 
 def test_opaque_lease_ends(standin):
@@ -215,9 +280,29 @@ def test_a_recheck_event_revokes_a_cached_jwt_within_a_second(standin, client):
     assert wait_for(refused, 1.0)
     assert time.monotonic() - started < 1.0
     assert heard == [ADA]
-    # A token issued after the revocation is served.
-    time.sleep(1.05)
-    assert client.verify(standin.sign(ADA, jti="new")).id == ADA
+    # A token issued after the revocation (beyond the clock tolerance) is served: see the
+    # skewed-clock test below (PyJWT itself refuses an iat more than the tolerance ahead).
+
+
+def test_a_token_issued_before_a_recheck_is_refused_when_the_issuers_clock_is_ahead(standin):
+    # The service's clock is 3 s behind Gatehouse's: a token issued just before the revocation
+    # carries an iat later than the service's own time of the event.
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret,
+                        now=lambda: time.time() - 3)
+    try:
+        c.connect(timeout=5)
+        token = standin.sign(ADA, iat=int(time.time()))
+        heard = []
+        c.on_recheck(heard.append)
+        standin.push({"type": "recheck", "sub": ADA})
+        assert wait_for(lambda: heard == [ADA], 1.0)
+        assert code_of(c, token) == "token_revoked"
+        # One issued beyond the tolerance after the revocation is served, not asked about.
+        asked = standin.introspections
+        assert c.verify(standin.sign(ADA, iat=int(time.time()) + 4)).id == ADA
+        assert standin.introspections == asked
+    finally:
+        c.close()
 
 
 def test_a_recheck_event_revokes_a_leased_api_token(standin, client):
@@ -235,6 +320,35 @@ def test_a_recheck_event_revokes_a_leased_api_token(standin, client):
             return True
 
     assert wait_for(refused, 1.0)
+
+
+def test_a_flood_of_keys_events_costs_one_fetch_per_cooldown(standin):
+    c = GatehouseClient(standin.issuer, standin.client_id, standin.client_secret,
+                        jwks_cooldown_seconds=30)
+    try:
+        c.connect(timeout=5)
+        c.verify(standin.sign(ADA))
+        fetches = standin.jwks_fetches
+        threads = threading.active_count()
+        for _ in range(20):
+            standin.push({"type": "keys"})
+        assert wait_for(lambda: standin.jwks_fetches > fetches, 1.0)
+        time.sleep(0.3)
+        assert standin.jwks_fetches == fetches + 1
+        assert threading.active_count() <= threads + 1
+    finally:
+        c.close()
+
+
+def test_an_http_issuer_is_refused_except_on_loopback(standin):
+    for url in ("http://auth.example.org", "http://10.0.0.5:3000", "http://127.0.0.1.evil.example"):
+        with pytest.raises(GatehouseError) as info:
+            GatehouseClient(url, "svc")
+        assert info.value.code == "configuration", url
+    for url in ("https://auth.example.org", "http://127.0.0.1:3000", "http://[::1]:3000",
+                "http://localhost:3000"):
+        GatehouseClient(url, "svc", events=False)
+    GatehouseClient("http://auth.example.org", "svc", events=False, allow_insecure_issuer=True)
 
 
 def test_a_keys_event_refreshes_the_key_set(standin, client):
@@ -279,7 +393,7 @@ def test_discovery_must_name_the_configured_issuer(standin):
 def test_unreachable_issuer():
     c = GatehouseClient("http://127.0.0.1:9", "svc", events=False, timeout=1)
     key = stranger_key()
-    assert code_of(c, jwt.encode({"sub": ADA}, key, algorithm="RS256")) == "issuer_unavailable"
+    assert code_of(c, jwt.encode({"sub": ADA}, key, algorithm="RS256", headers={"typ": "at+jwt"})) == "issuer_unavailable"
 
 
 async def test_averify_answers_from_the_cache(standin, client):

@@ -12,7 +12,11 @@ export interface MiniIssuer {
   clientId: string;
   clientSecret: string;
   /** Signs an access token with the current key (or a given kid), defaults filled in. */
-  sign(claims?: JWTPayload, opts?: { kid?: string; expiresIn?: string | number }): Promise<string>;
+  /** An access token (`typ: at+jwt`, as Gatehouse signs them); `typ` mints another kind. */
+  sign(
+    claims?: JWTPayload,
+    opts?: { kid?: string; expiresIn?: string | number; typ?: string | null },
+  ): Promise<string>;
   /** Adds a new current key; returns its kid. */
   rotate(alg?: Alg): Promise<string>;
   /** The public JWK of the current key (for hostile-token tests). */
@@ -89,11 +93,16 @@ export async function createMiniIssuer(
         preferred_username: 'ada',
         name: 'Ada Lovelace',
         email: 'ada@example.org',
+        email_verified: true,
         groups: ['members/workshop'],
         permissions: ['upload:write'],
         ...claims,
       })
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+        .setProtectedHeader({
+          alg: key.alg,
+          kid: key.kid,
+          ...(o.typ === null ? {} : { typ: o.typ ?? 'at+jwt' }),
+        })
         .setIssuer((claims.iss as string) ?? issuer)
         .setAudience((claims.aud as string) ?? clientId)
         .setSubject((claims.sub as string) ?? '6f1c8a52-6f36-4a49-9d4b-3a2f1f3c0d11')
@@ -142,7 +151,14 @@ export async function createMiniIssuer(
         const token = new URLSearchParams(await readBody(req)).get('token') ?? '';
         const claims = mini.opaque.get(token);
         await mini.introspectionGate;
-        if (claims) return json(200, { active: true, iss: issuer, ...claims });
+        // As Gatehouse: API tokens are gatehouse_api_token (a test may say otherwise).
+        if (claims)
+          return json(200, {
+            active: true,
+            iss: issuer,
+            token_type: 'gatehouse_api_token',
+            ...claims,
+          });
         if (token.split('.').length === 3 && mini.jwtIntrospectionUnsupported) {
           return json(400, {
             error: 'unsupported_token_type',
@@ -151,7 +167,7 @@ export async function createMiniIssuer(
         }
         if (token.split('.').length === 3 && !mini.revokedJwts.has(token)) {
           const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-          return json(200, { active: true, ...payload });
+          return json(200, { active: true, token_type: 'Bearer', ...payload });
         }
         return json(200, { active: false });
       }

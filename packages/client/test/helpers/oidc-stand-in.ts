@@ -13,6 +13,8 @@ export interface StandInAccount {
   preferred_username: string;
   name?: string;
   email?: string;
+  /** Whether the address is verified; true when not said (the stand-in's members verified it). */
+  email_verified?: boolean;
   picture?: string;
   groups?: string[];
   permissions?: string[];
@@ -110,6 +112,8 @@ export async function createOidcStandIn(): Promise<OidcStandIn> {
       preferred_username: a.preferred_username,
       name: a.name,
       email: a.email,
+      // As Gatehouse: email_verified goes with the email (scope email).
+      email_verified: a.email === undefined ? undefined : (a.email_verified ?? true),
       picture: a.picture,
       groups: a.groups ?? [],
       permissions: a.permissions ?? [],
@@ -125,7 +129,7 @@ export async function createOidcStandIn(): Promise<OidcStandIn> {
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username', 'picture'],
-      email: ['email'],
+      email: ['email', 'email_verified'],
       groups: ['groups', 'permissions'],
     },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],

@@ -39,6 +39,31 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
+def normalized_typ(typ: Any) -> Optional[str]:
+    """The JWT ``typ`` header without its optional ``application/`` prefix, lower-cased
+    (RFC 8725 §3.11, RFC 9068 §4: ``at+jwt`` and ``application/at+jwt`` are the same type)."""
+    if not isinstance(typ, str):
+        return None
+    t = typ.lower()
+    return t[len("application/"):] if t.startswith("application/") else t
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host in ("127.0.0.1", "::1", "localhost")
+
+
+def is_bearer_token_type(token_type: Any) -> bool:
+    """An introspection answer's ``token_type`` for a bearer credential (RFC 6749 §7.1: any
+    case)."""
+    if not isinstance(token_type, str):
+        return False
+    return token_type.lower() == "bearer" or token_type == "gatehouse_api_token"
+
+
 def is_jwt(token: str) -> bool:
     """Exactly three dot-separated parts (a JWS); anything else is opaque."""
     parts = token.split(".")
@@ -76,9 +101,18 @@ class GatehouseClient:
         on_error: Optional[Callable[[BaseException], None]] = None,
         transport: Optional[Transport] = None,
         now: Optional[Callable[[], float]] = None,
+        allow_insecure_issuer: bool = False,
     ) -> None:
         if not isinstance(issuer, str) or not issuer.startswith(("http://", "https://")):
             raise GatehouseError("configuration", "issuer must be an http(s) URL.")
+        if issuer.startswith("http://") and not allow_insecure_issuer and not _is_loopback(issuer):
+            # Keys, introspection answers and client credentials over plain HTTP can be read
+            # and replaced on the way.
+            raise GatehouseError(
+                "configuration",
+                "issuer must be https (http only for 127.0.0.1, ::1 or localhost, or with "
+                "allow_insecure_issuer=True).",
+            )
         if not isinstance(client_id, str) or client_id == "":
             raise GatehouseError("configuration", "client_id is required.")
         self.issuer = issuer
@@ -232,6 +266,10 @@ class GatehouseClient:
             return None
         if body.get("iss") is not None and body.get("iss") != self.issuer:
             return None
+        # Only an access token (oidc-provider answers token_type Bearer) or a Gatehouse API token
+        # is a bearer credential; a refresh token (no token_type) or a DPoP-bound one is not.
+        if not is_bearer_token_type(body.get("token_type")):
+            return None
         return body
 
     # ---- revocation ------------------------------------------------------------------------
@@ -256,7 +294,8 @@ class GatehouseClient:
 
     def _on_event(self, event: Dict[str, str]) -> None:
         if event["type"] == "keys":
-            threading.Thread(target=self._refresh_keys_quietly, daemon=True).start()
+            # One background fetch per cool-down, however many events arrive.
+            self.keys.refresh_soon()
             return
         if event["type"] == "recheck-all":
             self._gap_at = self.now()
@@ -270,12 +309,6 @@ class GatehouseClient:
                 listener(sub)
             except Exception as err:
                 self._report(err)
-
-    def _refresh_keys_quietly(self) -> None:
-        try:
-            self.keys.refresh()
-        except Exception:
-            pass
 
     def _on_connected(self) -> None:
         # Events may have been missed while disconnected: every lease is checked again.
@@ -351,13 +384,22 @@ class GatehouseClient:
                 return member
         return await asyncio.get_running_loop().run_in_executor(None, self.verify, token)
 
-    def decode_jwt(self, token: str, audience: Any) -> Dict[str, Any]:
+    def decode_jwt(self, token: str, audience: Any, kind: str = "access") -> Dict[str, Any]:
         """Verifies a JWT's signature (a key from the published set, an allowed asymmetric
-        algorithm whose key type matches), ``iss``, ``aud``, ``exp`` and ``nbf``."""
+        algorithm whose key type matches), ``iss``, ``aud``, ``exp``, ``nbf`` and its kind:
+        ``"access"`` requires ``typ`` ``at+jwt`` (RFC 9068), ``"id"`` refuses access and logout
+        tokens. The header read here is the one the signature covers."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
             raise GatehouseError("token_invalid") from err
+        typ = normalized_typ(header.get("typ"))
+        if kind == "access" and typ != "at+jwt":
+            # An ID token (which leaks through id_token_hint) or a logout token signed by the
+            # same keys for this audience is not a bearer credential.
+            raise GatehouseError("token_invalid", "The token is not an access token.")
+        if kind == "id" and typ in ("at+jwt", "logout+jwt"):
+            raise GatehouseError("token_invalid", "The token is not an ID token.")
         alg = header.get("alg")
         kid = header.get("kid")
         if not isinstance(alg, str) or alg not in self.algorithms:
@@ -390,8 +432,10 @@ class GatehouseClient:
         issued_at = float(iat) if isinstance(iat, (int, float)) else 0.0
         claims: Dict[str, Any] = payload
         asked = self.now()
-        if issued_at <= self.revoked_since(sub):
+        if issued_at <= self.revoked_since(sub) + self.clock_tolerance:
             # Issued before a revocation for this member: only Gatehouse can say it stands.
+            # ``iat`` is Gatehouse's clock and the mark this service's: the tolerance covers
+            # their skew.
             live = self.introspect(token, "access_token") if self.client_secret else None
             if not live:
                 self.cache.set(token, None, self.now() + NEGATIVE_LEASE, sub)

@@ -50,6 +50,8 @@ class KeySet:
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
         self._lock = threading.Lock()
+        self._attempt_lock = threading.Lock()
+        self._event_refresh_at = float("-inf")
         self._algorithms = get_default_algorithms()
 
     @property
@@ -60,6 +62,17 @@ class KeySet:
         """Fetches the set now (one at a time); on failure the held keys stay."""
         with self._lock:
             self._load()
+
+    def refresh_soon(self) -> bool:
+        """A background refresh (a ``keys`` event), at most once per cool-down, as for an
+        unknown ``kid``: a flood of events costs one thread and one fetch. Whether one started."""
+        with self._attempt_lock:
+            now = self._clock()
+            if now - self._event_refresh_at < self._cooldown:
+                return False
+            self._event_refresh_at = now
+        threading.Thread(target=self._background_refresh, daemon=True).start()
+        return True
 
     def _load(self) -> None:
         self._attempted_at = self._clock()

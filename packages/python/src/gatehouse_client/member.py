@@ -56,6 +56,9 @@ class Member:
             "preferred_username": self.username,
             "name": self.name,
             "email": self.email,
+            # A member holds only a verified address (member_from_claims keeps no other);
+            # None is "unsaid".
+            "email_verified": True if self.email is not None else None,
             "picture": self.picture,
             "groups": list(self.groups),
             "permissions": list(self.permissions),
@@ -88,8 +91,8 @@ def member_from_claims(claims: Mapping[str, Any]) -> Member:
         id=sub,
         username=_str(claims.get("preferred_username")) or _str(claims.get("username")) or sub,
         name=_str(claims.get("name")),
-        # An address the issuer says it has not verified is not the member's to rely on.
-        email=None if claims.get("email_verified") is False else _str(claims.get("email")),
+        # Only an address the issuer says it has verified (JSON true) is the member's to rely on.
+        email=_str(claims.get("email")) if claims.get("email_verified") is True else None,
         picture=_str(claims.get("picture")),
         groups=_strings(claims.get("groups")),
         permissions=_strings(claims.get("permissions")),

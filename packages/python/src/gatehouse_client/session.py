@@ -91,7 +91,9 @@ class SessionManager:
             options.secure_cookies if options.secure_cookies is not None else redirect.scheme == "https"
         )
         base = options.cookie_name or "gatehouse_service_session"
-        self.cookie_name = f"__Host-{base}" if self.secure and not options.cookie_name else base
+        # Secure cookies keep the __Host- prefix, a custom name too (as the TypeScript SDK): no
+        # subdomain or path can set them.
+        self.cookie_name = f"__Host-{base}" if self.secure and not base.startswith("__Host-") else base
         self.tx_cookie_name = f"{self.cookie_name}_tx"
         self._key = HKDF(
             algorithm=hashes.SHA256(),
@@ -104,7 +106,8 @@ class SessionManager:
             "callback": options.callback_path or (redirect.path or "/"),
             "logout": options.logout_path,
         }
-        self._rechecks: Dict[str, threading.Lock] = {}
+        # One re-check per cookie at a time; requests arriving meanwhile share its result.
+        self._rechecks: Dict[str, "_InFlight"] = {}
         self._rechecks_lock = threading.Lock()
 
     # ---- sealing (compact JWE, dir + A256GCM) ----------------------------------------------
@@ -164,7 +167,7 @@ class SessionManager:
         return body
 
     def _verify_id_token(self, id_token: str, nonce: Optional[str]) -> Dict[str, Any]:
-        payload = self.client.decode_jwt(id_token, self.client.client_id)
+        payload = self.client.decode_jwt(id_token, self.client.client_id, kind="id")
         if not isinstance(payload.get("iat"), (int, float)):
             raise GatehouseError("login_failed", "The ID token has no iat.")
         if nonce is not None and not hmac.compare_digest(str(payload.get("nonce", "")), nonce):
@@ -194,7 +197,7 @@ class SessionManager:
             if live and live.get("sub") == member.id:
                 exp = live.get("exp")
                 if not isinstance(exp, (int, float)) or exp * 1000 > t:
-                    u = member_from_claims({**member.claims(), **live})
+                    u = member_from_claims(_overlay(member.claims(), live))
                     return {**s, "u": u.to_dict(), "chk": t, "lease": min(t + self.client.lease_seconds * 1000, s["end"])}
         if not s.get("rt"):
             return None
@@ -209,7 +212,7 @@ class SessionManager:
                 return None
             if payload.get("sub") != member.id:
                 return None
-            id_claims = {**id_claims, **payload}
+            id_claims = _overlay(id_claims, payload)
         u = self._member_from(id_claims, tokens["access_token"])
         return {
             **s,
@@ -220,6 +223,31 @@ class SessionManager:
             "chk": t,
             "lease": min(t + self.client.lease_seconds * 1000, s["end"]),
         }
+
+    def _shared_recheck(self, raw: str, s: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """One re-check per cookie at a time, its result shared by every request that arrives
+        while it runs (as the TypeScript SDK's promise map): a second refresh with the refresh
+        token the first one rotated would be reuse, which makes Gatehouse revoke the grant."""
+        with self._rechecks_lock:
+            flight = self._rechecks.get(raw)
+            leader = flight is None
+            if flight is None:
+                flight = self._rechecks[raw] = _InFlight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            flight.result = self._recheck(s)
+        except BaseException as err:
+            flight.error = err
+            raise
+        finally:
+            with self._rechecks_lock:
+                self._rechecks.pop(raw, None)
+            flight.done.set()
+        return flight.result
 
     def read(self, req: "RequestInfo", cookies: List[str]) -> Optional[Member]:
         """The member of a valid session cookie (re-checked with Gatehouse when due), or None."""
@@ -237,13 +265,7 @@ class SessionManager:
         self.client.ensure_events()
         if t < s.get("lease", 0) and not self.client.must_recheck(u["id"], s.get("chk", 0) / 1000):
             return member_from_claims(_claims_of(u))
-        # One re-check per cookie at a time; concurrent requests wait for it.
-        with self._rechecks_lock:
-            lock = self._rechecks.setdefault(raw, threading.Lock())
-        with lock:
-            renewed = self._recheck(s)
-        with self._rechecks_lock:
-            self._rechecks.pop(raw, None)
+        renewed = self._shared_recheck(raw, s)
         if not renewed:
             self.clear(cookies)
             return None
@@ -350,12 +372,31 @@ class SessionManager:
         return endpoint + sep + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
+class _InFlight:
+    """A re-check under way: its result (or error), and an event set once it is there."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Optional[Dict[str, Any]] = None
+        self.error: Optional[BaseException] = None
+
+
+def _overlay(held: Dict[str, Any], fresh: Dict[str, Any]) -> Dict[str, Any]:
+    """``fresh`` over ``held``; an ``email`` in ``fresh`` is verified only if ``fresh`` says so."""
+    merged = {**held, **fresh}
+    if "email" in fresh and "email_verified" not in fresh:
+        merged.pop("email_verified", None)
+    return merged
+
+
 def _claims_of(u: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "sub": u.get("id"),
         "preferred_username": u.get("username"),
         "name": u.get("name"),
         "email": u.get("email"),
+        # The session holds only a verified address (member_from_claims kept no other).
+        "email_verified": True if isinstance(u.get("email"), str) else None,
         "picture": u.get("picture"),
         "groups": u.get("groups") or [],
         "permissions": u.get("permissions") or [],
